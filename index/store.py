@@ -1,0 +1,365 @@
+"""A library on disk: passages, vectors and manifest in SQLite, with a FAISS index beside it.
+
+SQLite is the single commit point: a story's passages, vectors and the manifest change in one
+transaction, so a process killed mid-ingest leaves the previous library intact. The FAISS file is
+a cache named after the library's generation; a missing or stale one is rebuilt from SQLite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from index.chunking import ChunkParams
+from index.embedding import Vectors
+from index.errors import LibraryError, ModelMismatchError, StoryExistsError, UnknownStoryError
+from index.models import Frozen, Passage, Story
+from index.schema import FORMAT_VERSION, PASSAGE_COLUMNS, SCHEMA, Manifest, StoryEntry
+
+DB_NAME = "library.sqlite"
+MANIFEST_NAME = "manifest.json"
+
+
+class StoryInfo(Frozen):
+    """A story as the library lists it."""
+
+    id: str
+    title: str
+    source: str
+    chapters: int
+    passages: int
+    words: int
+    added_at: str
+    content_hash: str
+
+
+def content_hash(text: str) -> str:
+    """Return the sha256 of a text, as recorded in the manifest."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+def _check_writable(root: Path) -> None:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LibraryError(f"cannot create data dir {root}: {exc.strerror}") from exc
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise LibraryError(f"data dir {root} is not writable")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class Library:
+    """One data directory: several stories embedded with one model."""
+
+    def __init__(self, root: Path, conn: sqlite3.Connection, manifest: Manifest, writable: bool):
+        self.root = root
+        self._conn = conn
+        self._manifest = manifest
+        self._writable = writable
+        self._lock = threading.RLock()
+        self.dense: faiss.IndexIDMap2 = self._load_dense()
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, root: Path, model_id: str | None = None) -> Library:
+        """Open an existing library for reading; check it was built with ``model_id``."""
+        db = root / DB_NAME
+        if not db.is_file():
+            raise LibraryError(f"no library in {root}: run 'storybot ingest' first")
+        conn = _connect(db)
+        manifest = cls._read_manifest(conn, root)
+        if model_id is not None and manifest.model != model_id:
+            conn.close()
+            raise ModelMismatchError(
+                f"the library in {root} was built with model '{manifest.model}', not '{model_id}'. "
+                f"Use that model (STORYBOT_EMBEDDING_MODEL={manifest.model}), or re-index into a new "
+                "data dir: storybot ingest STORIES --data-dir NEW_DIR"
+            )
+        return cls(root, conn, manifest, writable=os.access(root, os.W_OK))
+
+    @classmethod
+    def create_or_open(
+        cls, root: Path, model_id: str, dimension: int, chunking: ChunkParams
+    ) -> Library:
+        """Open a library for writing, creating it with this model and chunking if new."""
+        _check_writable(root)
+        if (root / DB_NAME).is_file():
+            return cls.open(root, model_id)
+        conn = _connect(root / DB_NAME)
+        manifest = Manifest(model=model_id, dimension=dimension, chunking=chunking)
+        with _transaction(conn):
+            for statement in SCHEMA.split(";"):
+                conn.execute(statement)
+            conn.execute("INSERT INTO meta VALUES ('generation', '0')")
+            conn.execute("INSERT INTO meta VALUES ('manifest', ?)", (manifest.model_dump_json(),))
+        library = cls(root, conn, manifest, writable=True)
+        library._export_manifest()
+        return library
+
+    @staticmethod
+    def _read_manifest(conn: sqlite3.Connection, root: Path) -> Manifest:
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='manifest'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise LibraryError(f"the library in {root} is unreadable: {exc}") from exc
+        if row is None:
+            raise LibraryError(f"the library in {root} has no manifest")
+        manifest = Manifest.model_validate_json(row[0])
+        if manifest.format_version != FORMAT_VERSION:
+            raise LibraryError(
+                f"the library in {root} has format {manifest.format_version}; this storybot reads "
+                f"format {FORMAT_VERSION}. Re-index into a new data dir."
+            )
+        return manifest
+
+    def close(self) -> None:
+        """Close the database; the library must not be used afterwards."""
+        with self._lock:
+            self._conn.close()
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest as of the last commit."""
+        return self._manifest
+
+    @property
+    def generation(self) -> int:
+        """A counter bumped by every committed change."""
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row[0])
+
+    def stories(self) -> list[StoryInfo]:
+        """Every story, in id order."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, title, source, chapters, passages, words, added_at, content_hash "
+                "FROM stories ORDER BY id"
+            ).fetchall()
+        return [_story_info(row) for row in rows]
+
+    def story(self, story_id: str) -> StoryInfo:
+        """One story's listing, or UnknownStoryError."""
+        for info in self.stories():
+            if info.id == story_id:
+                return info
+        raise UnknownStoryError(f"no story '{story_id}' in the library (see 'storybot list')")
+
+    def story_text(self, story_id: str) -> str:
+        """The story's full normalised text, which passage offsets index into."""
+        with self._lock:
+            row = self._conn.execute("SELECT text FROM stories WHERE id=?", (story_id,)).fetchone()
+        if row is None:
+            raise UnknownStoryError(f"no story '{story_id}' in the library (see 'storybot list')")
+        return str(row[0])
+
+    def passages(self, rowids: Sequence[int]) -> list[Passage]:
+        """Passages by row id, in the order asked."""
+        if not rowids:
+            return []
+        marks = ",".join("?" * len(rowids))
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT rowid, {PASSAGE_COLUMNS} FROM passages WHERE rowid IN ({marks})",
+                [int(r) for r in rowids],
+            ).fetchall()
+        found = {row[0]: _passage(row[1:]) for row in rows}
+        return [found[int(r)] for r in rowids if int(r) in found]
+
+    def passage_table(self) -> tuple[npt.NDArray[np.int64], list[str], list[str], npt.NDArray[np.int32]]:
+        """Row ids, texts, story ids and chapter numbers of every passage, in row-id order."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT rowid, text, story, chapter FROM passages ORDER BY rowid"
+            ).fetchall()
+        rowids = np.array([r[0] for r in rows], dtype=np.int64)
+        chapters = np.array([r[3] for r in rows], dtype=np.int32)
+        return rowids, [r[1] for r in rows], [r[2] for r in rows], chapters
+
+    def _iter_vectors(self) -> Iterator[tuple[npt.NDArray[np.int64], Vectors]]:
+        cursor = self._conn.execute("SELECT rowid, vector FROM passages ORDER BY rowid")
+        while batch := cursor.fetchmany(4096):
+            ids = np.array([r[0] for r in batch], dtype=np.int64)
+            vecs = np.frombuffer(b"".join(r[1] for r in batch), dtype=np.float32)
+            yield ids, vecs.reshape(len(batch), self._manifest.dimension)
+
+    # -- the FAISS cache -------------------------------------------------------------------
+    def _dense_path(self, generation: int) -> Path:
+        return self.root / f"vectors.{generation}.faiss"
+
+    def _load_dense(self) -> faiss.IndexIDMap2:
+        generation = self.generation
+        path = self._dense_path(generation)
+        count = self._conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+        if path.is_file():
+            index = faiss.read_index(str(path))
+            if index.ntotal == count and index.d == self._manifest.dimension:
+                return index
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(self._manifest.dimension))
+        for ids, vecs in self._iter_vectors():
+            index.add_with_ids(vecs, ids)
+        if self._writable:
+            self._save_dense(index, generation)
+        return index
+
+    def _save_dense(self, index: faiss.Index, generation: int) -> None:
+        path = self._dense_path(generation)
+        _atomic_write(path, faiss.serialize_index(index).tobytes())
+        for old in self.root.glob("vectors.*.faiss"):
+            if old != path:
+                old.unlink(missing_ok=True)
+
+    def _export_manifest(self) -> None:
+        # A human-readable copy for admins and `doctor`; SQLite's copy is the authority.
+        data = self._manifest.model_dump(mode="json") | {"generation": self.generation}
+        _atomic_write(self.root / MANIFEST_NAME, json.dumps(data, indent=2).encode())
+
+    # -- writing ---------------------------------------------------------------------------
+    def _require_writable(self) -> None:
+        if not self._writable:
+            raise LibraryError(f"data dir {self.root} is not writable")
+
+    def put_story(
+        self, story: Story, passages: Sequence[Passage], vectors: Vectors, *, replace: bool
+    ) -> StoryInfo:
+        """Add a story (or replace it, when ``replace``) with its passages and their vectors."""
+        self._require_writable()
+        if len(passages) != len(vectors):
+            raise LibraryError("passages and vectors differ in number")
+        with self._lock:
+            exists = story.id in self._manifest.stories
+            if exists and not replace:
+                raise StoryExistsError(
+                    f"story '{story.id}' is already in the library; use --replace to update it"
+                )
+            info = StoryInfo(
+                id=story.id,
+                title=story.title,
+                source=story.source,
+                chapters=len(story.chapters),
+                passages=len(passages),
+                words=len(story.text.split()),
+                added_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                content_hash=content_hash(story.text),
+            )
+            with _transaction(self._conn):
+                removed = self._delete_rows(story.id)
+                self._insert_story(story, info)
+                new_ids = self._insert_passages(passages, vectors)
+                manifest = self._with_story(story.id, info)
+                self._commit_meta(manifest)
+            self._manifest = manifest
+            self._apply_dense(removed, new_ids, vectors)
+        return info
+
+    def remove_story(self, story_id: str) -> None:
+        """Remove a story and everything derived from it."""
+        self._require_writable()
+        with self._lock:
+            if story_id not in self._manifest.stories:
+                raise UnknownStoryError(f"no story '{story_id}' in the library (see 'storybot list')")
+            stories = {k: v for k, v in self._manifest.stories.items() if k != story_id}
+            manifest = self._manifest.model_copy(update={"stories": stories})
+            with _transaction(self._conn):
+                removed = self._delete_rows(story_id)
+                self._commit_meta(manifest)
+            self._manifest = manifest
+            self._apply_dense(removed, np.zeros(0, dtype=np.int64), None)
+
+    def _delete_rows(self, story_id: str) -> npt.NDArray[np.int64]:
+        rows = self._conn.execute("SELECT rowid FROM passages WHERE story=?", (story_id,))
+        removed = np.array([r[0] for r in rows], dtype=np.int64)
+        self._conn.execute("DELETE FROM stories WHERE id=?", (story_id,))
+        return removed
+
+    def _insert_story(self, story: Story, info: StoryInfo) -> None:
+        self._conn.execute(
+            "INSERT INTO stories VALUES (?,?,?,?,?,?,?,?,?)",
+            (info.id, info.title, info.source, info.content_hash, info.chapters, info.passages,
+             info.words, info.added_at, story.text),
+        )
+        self._conn.executemany(
+            "INSERT INTO chapters VALUES (?,?,?,?,?,?)",
+            [(story.id, c.number, c.title, c.start, c.end, content_hash(story.text[c.start:c.end]))
+             for c in story.chapters],
+        )
+
+    def _insert_passages(self, passages: Sequence[Passage], vectors: Vectors) -> npt.NDArray[np.int64]:
+        ids = []
+        for p, vec in zip(passages, vectors, strict=True):
+            cursor = self._conn.execute(
+                f"INSERT INTO passages ({PASSAGE_COLUMNS}, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (p.id, p.story, p.chapter, p.chapter_title, p.ordinal, p.para_start, p.para_end,
+                 p.start, p.end, p.text, np.ascontiguousarray(vec, dtype=np.float32).tobytes()),
+            )
+            ids.append(cursor.lastrowid)
+        return np.array(ids, dtype=np.int64)
+
+    def _with_story(self, story_id: str, info: StoryInfo) -> Manifest:
+        entry = StoryEntry(title=info.title, content_hash=info.content_hash,
+                           chapters=info.chapters, passages=info.passages)
+        return self._manifest.model_copy(update={"stories": self._manifest.stories | {story_id: entry}})
+
+    def _commit_meta(self, manifest: Manifest) -> None:
+        self._conn.execute("UPDATE meta SET value=? WHERE key='manifest'", (manifest.model_dump_json(),))
+        self._conn.execute("UPDATE meta SET value=CAST(value AS INTEGER)+1 WHERE key='generation'")
+
+    def _apply_dense(
+        self, removed: npt.NDArray[np.int64], added: npt.NDArray[np.int64], vectors: Vectors | None
+    ) -> None:
+        if len(removed):
+            self.dense.remove_ids(faiss.IDSelectorBatch(removed))
+        if vectors is not None and len(added):
+            self.dense.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), added)
+        self._save_dense(self.dense, self.generation)
+        self._export_manifest()
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _story_info(row: tuple[object, ...]) -> StoryInfo:
+    keys = ("id", "title", "source", "chapters", "passages", "words", "added_at", "content_hash")
+    return StoryInfo.model_validate(dict(zip(keys, row, strict=True)))
+
+
+def _passage(row: tuple[object, ...]) -> Passage:
+    keys = ("id", "story", "chapter", "chapter_title", "ordinal", "para_start", "para_end",
+            "start", "end", "text")
+    return Passage.model_validate(dict(zip(keys, row, strict=True)))
