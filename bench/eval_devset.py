@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from index.chunking import ChunkParams, chunk_story  # noqa: E402
 from index.embedding import SentenceTransformerEmbedder, Vectors  # noqa: E402
 from index.models import Hit  # noqa: E402
-from index.models import Chapter, Story  # noqa: E402
+from index.readers import read_story  # noqa: E402
 from index.search import Query, Searcher, SearchParams  # noqa: E402
 from index.store import Library  # noqa: E402
 
@@ -74,20 +74,11 @@ def build(root: Path, stories: list[dict[str, Any]], chunk: ChunkParams,
     lib = Library.create_or_open(data_dir, embedder.model_id, embedder.dimension, chunk)
     lengths = []
     for meta in stories:
-        story = devset_story(root, meta)
+        story = read_story(root / meta["path"], story_id=meta["story_id"])
         passages = chunk_story(story, chunk)
         lengths += [len(p.text) for p in passages]
         lib.put_story(story, passages, embedder.embed([p.text for p in passages]), replace=False)
     return lib, lengths
-
-
-def devset_story(root: Path, meta: dict[str, Any]) -> Story:
-    """A devset story as one chapter: its texts have no headings, and offsets must match the file."""
-    text = (root / meta["path"]).read_text(encoding="utf-8")
-    start = len(text) - len(text.lstrip())
-    end = len(text.rstrip())
-    chapter = Chapter(number=1, title="", start=start, end=end)
-    return Story(id=meta["story_id"], title=meta["story_id"], text=text, chapters=(chapter,))
 
 
 def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
@@ -165,7 +156,7 @@ def main() -> None:
     ap.add_argument("--target", type=int, default=ChunkParams().target_chars)
     ap.add_argument("--overlap", type=int, default=ChunkParams().overlap_sentences)
     ap.add_argument("--dense-weight", type=float, default=SearchParams().dense_weight)
-    ap.add_argument("--neighbour", type=float, default=SearchParams().neighbour_weight)
+    ap.add_argument("--sentence", type=float, default=SearchParams().sentence_weight)
     ap.add_argument("--sweep", action="store_true", help="grid over chunking and fusion settings")
     args = ap.parse_args()
 
@@ -175,7 +166,7 @@ def main() -> None:
         sweep(args.devset, stories, questions, embedder)
         return
     chunk = ChunkParams(target_chars=args.target, overlap_sentences=args.overlap)
-    params = SearchParams(dense_weight=args.dense_weight, neighbour_weight=args.neighbour)
+    params = SearchParams(dense_weight=args.dense_weight, sentence_weight=args.sentence)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         lib, lengths = build(args.devset, stories, chunk, embedder, Path(tmp))
@@ -190,17 +181,18 @@ def main() -> None:
 
 def sweep(root: Path, stories: list[dict[str, Any]], questions: list[dict[str, Any]],
           embedder: CachingEmbedder) -> None:
-    print(f"{'target':>6}{'ovl':>4}{'mean':>6}{'w':>6}{'nb':>6} | per-story R@1 R@5 MRR AC@5 AC@2k"
-          " | pooled R@5 AC@5")
-    for target, overlap in itertools.product((350, 400, 450, 500, 600), (0, 1)):
+    print(f"{'target':>6}{'ovl':>4}{'mean':>6}{'w':>6}{'sent':>6} | per-story R@1 R@5 MRR AC@5"
+          " AC@2k | pooled R@5 AC@5")
+    for target, overlap in itertools.product((400, 500, 600, 700), (0, 1)):
         chunk = ChunkParams(target_chars=target, overlap_sentences=overlap)
         with tempfile.TemporaryDirectory() as tmp:
             lib, lengths = build(root, stories, chunk, embedder, Path(tmp))
-            for w, nb in itertools.product((0.3, 0.4, 0.5, 0.6), (0.0, 0.15, 0.3)):
-                searcher = Searcher(lib, embedder, SearchParams(dense_weight=w, neighbour_weight=nb))
+            for w, sw in itertools.product((0.35, 0.45, 0.55), (0.0, 0.5)):
+                params = SearchParams(dense_weight=w, sentence_weight=sw)
+                searcher = Searcher(lib, embedder, params)
                 s = run(searcher, questions, pooled=False)["all"]
                 p = run(searcher, questions, pooled=True)["all"]
-                print(f"{target:>6}{overlap:>4}{statistics.mean(lengths):>6.0f}{w:>6}{nb:>6} | "
+                print(f"{target:>6}{overlap:>4}{statistics.mean(lengths):>6.0f}{w:>6}{sw:>6} | "
                       f"{s['r@1']:.3f} {s['r@5']:.3f} {s['mrr@5']:.3f} {s['ac@5']:.3f} {s['ac@2k']:.3f}"
                       f" | {p['r@5']:.3f} {p['ac@5']:.3f}", flush=True)
             lib.close()

@@ -17,9 +17,8 @@ from index.models import Chapter, Frozen, Passage, Story
 class ChunkParams(Frozen):
     """How a chapter is cut into passages; recorded in the library's manifest."""
 
-    target_chars: int = Field(default=450, ge=80, le=4000)
+    target_chars: int = Field(default=600, ge=80, le=4000)
     overlap_sentences: int = Field(default=0, ge=0, le=3)
-    min_chars: int = Field(default=120, ge=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +28,13 @@ class Span:
     start: int
     end: int
     para: int
+    scene: int
 
 
 _PARA_BREAK = re.compile(r"\n[ \t]*\n\s*")
+# Two or more blank lines, or a line of * - ~ # = o 0 §, mark a scene break in plain-text fiction.
+_SCENE_GAP = re.compile(r"\n[ \t]*\n[ \t]*\n")
+_SCENE_MARK = re.compile(r"(?:[*\-~#=_•·o0§]\s*){1,12}")
 # A sentence ends at . ! ? or … (optionally followed by closing quotes or brackets) when the next
 # word does not start in lower case: "he said. then" is rarely a boundary in fiction.
 _SENT_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+[^\s a-z])")
@@ -43,11 +46,25 @@ _WORD_BEFORE = re.compile(r"([A-Za-z]+)\.$")
 
 def paragraphs(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     """Yield the (start, end) of each non-blank paragraph in ``text[start:end]``."""
-    pos = start
+    for a, b, _ in scenes_and_paragraphs(text, start, end):
+        yield a, b
+
+
+def scenes_and_paragraphs(text: str, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """Yield (start, end, scene) per paragraph; scene-break marker lines are not paragraphs."""
+    pos, scene = start, 0
     for brk in _PARA_BREAK.finditer(text, start, end):
-        yield from _trimmed(text, pos, brk.start())
+        for a, b in _trimmed(text, pos, brk.start()):
+            if _SCENE_MARK.fullmatch(text, a, b):
+                scene += 1
+            else:
+                yield a, b, scene
+        if _SCENE_GAP.search(text, brk.start(), brk.end()):
+            scene += 1
         pos = brk.end()
-    yield from _trimmed(text, pos, end)
+    for a, b in _trimmed(text, pos, end):
+        if not _SCENE_MARK.fullmatch(text, a, b):
+            yield a, b, scene
 
 
 def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -93,10 +110,10 @@ def _split_long(text: str, start: int, end: int, limit: int) -> Iterator[tuple[i
 def chapter_spans(text: str, chapter: Chapter, params: ChunkParams) -> list[Span]:
     """Split a chapter into sentence spans tagged with their 0-based paragraph index."""
     spans: list[Span] = []
-    for para, (p_start, p_end) in enumerate(paragraphs(text, chapter.start, chapter.end)):
+    for para, (p_start, p_end, scene) in enumerate(scenes_and_paragraphs(text, chapter.start, chapter.end)):
         for s_start, s_end in sentences(text, p_start, p_end):
             for a, b in _split_long(text, s_start, s_end, params.target_chars):
-                spans.append(Span(a, b, para))
+                spans.append(Span(a, b, para, scene))
     return spans
 
 
@@ -117,27 +134,50 @@ def _units(spans: list[Span], target: int) -> list[tuple[int, int]]:
 
 
 def pack(spans: list[Span], params: ChunkParams) -> list[tuple[int, int]]:
-    """Pack sentence spans into passages as [first, last) span index ranges."""
-    groups: list[list[int]] = []
-    for first, last in _units(spans, params.target_chars):
-        if groups:
-            begin = spans[groups[-1][0]].start
-            if spans[last - 1].end - begin <= params.target_chars:
-                groups[-1][1] = last
-                continue
-        groups.append([first, last])
-    # A short tail reads badly and retrieves poorly on its own; fold it into its neighbour.
-    if len(groups) > 1:
-        a, b = groups[-2], groups[-1]
-        tail = spans[b[1] - 1].end - spans[b[0]].start
-        merged = spans[b[1] - 1].end - spans[a[0]].start
-        if tail < params.min_chars and merged <= params.target_chars * 3 // 2:
-            groups[-2:] = [[a[0], b[1]]]
-    ranges = [(g[0], g[1]) for g in groups]
+    """Pack sentence spans into passages as [first, last) span index ranges.
+
+    Each scene is cut into the fewest passages of at most ``target_chars`` that its units allow,
+    with the cuts placed near equal shares, preferring paragraph ends: balanced passages leave no
+    stub at a scene's end and no passage ever straddles a scene break.
+    """
+    ranges: list[tuple[int, int]] = []
+    first = 0
+    while first < len(spans):
+        last = first
+        while last < len(spans) and spans[last].scene == spans[first].scene:
+            last += 1
+        ranges += _pack_scene(spans, first, last, params.target_chars)
+        first = last
     if params.overlap_sentences:
         n = params.overlap_sentences
-        ranges = [ranges[0]] + [(max(prev[0] + 1, s - n), e) for prev, (s, e) in zip(ranges, ranges[1:])]
+        ranges = [ranges[0]] + [
+            (max(prev[0] + 1, s - n) if spans[s].scene == spans[prev[0]].scene else s, e)
+            for prev, (s, e) in zip(ranges, ranges[1:], strict=False)
+        ]
     return ranges
+
+
+def _pack_scene(spans: list[Span], first: int, last: int, target: int) -> list[tuple[int, int]]:
+    units = [(a + first, b + first) for a, b in _units(spans[first:last], target)]
+    origin, total = spans[first].start, spans[last - 1].end - spans[first].start
+    parts = max(1, -(-total // target))
+    cuts: list[int] = []  # unit indices where a new passage starts
+    for i in range(1, parts):
+        ideal = origin + total * i / parts
+        lo = cuts[-1] + 1 if cuts else 1
+        candidates = range(lo, len(units) - (parts - 1 - i))
+        if not candidates:
+            break
+        cuts.append(min(candidates, key=lambda u: _cut_cost(spans, units[u][0], ideal, total / parts)))
+    bounds = [0, *cuts, len(units)]
+    return [(units[a][0], units[b - 1][1]) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _cut_cost(spans: list[Span], span: int, ideal: float, share: float) -> float:
+    cost = abs(spans[span].start - ideal)
+    if spans[span].para != spans[span - 1].para:
+        cost -= 0.2 * share  # a paragraph end is a better place to cut than mid-paragraph
+    return cost
 
 
 def chunk_chapter(story: Story, chapter: Chapter, params: ChunkParams) -> list[Passage]:

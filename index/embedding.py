@@ -71,7 +71,11 @@ def _load(location: str) -> SentenceTransformer:
     with _cache_lock:
         if location not in _cache:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
+            # A weight-loading bar on every start is noise in logs and CLI output.
+            hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()
             try:
                 _cache[location] = SentenceTransformer(location, device="cpu")
             except (OSError, ValueError) as exc:

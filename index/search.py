@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
+from index.chunking import paragraphs, sentences
 from index.embedding import Embedder, Vectors
 from index.errors import InputError, UnknownStoryError
 from index.models import Frozen, Hit, Passage
@@ -35,7 +36,9 @@ class SearchParams(Frozen):
     dense_weight: float = Field(default=0.45, ge=0.0, le=1.0)
     k1: float = Field(default=1.2, gt=0.0)
     b: float = Field(default=0.75, ge=0.0, le=1.0)
-    neighbour_weight: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Share of the lexical score taken from the passage's best-matching single sentence: a
+    # question often paraphrases one sentence, which passage-level BM25 dilutes.
+    sentence_weight: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 class Query(Frozen):
@@ -72,13 +75,22 @@ class Searcher:
         """Rebuild the in-memory lexical index and filters from the library."""
         rowids, texts, stories, chapters = self.library.passage_table()
         bm25 = bm25s.BM25(k1=self.params.k1, b=self.params.b)
+        sent_bm25 = bm25s.BM25(k1=self.params.k1, b=self.params.b)
+        first_sentence = np.zeros(len(texts), dtype=np.int64)
         if texts:
             bm25.index([tokenize(t) for t in texts], show_progress=False)
+            sent_tokens: list[list[str]] = []
+            for i, text in enumerate(texts):
+                first_sentence[i] = len(sent_tokens)
+                sent_tokens += [tokenize(text[a:b]) for p0, p1 in paragraphs(text, 0, len(text))
+                                for a, b in sentences(text, p0, p1)] or [[]]
+            sent_bm25.index(sent_tokens, show_progress=False)
         story_arr = np.array(stories, dtype=object)
         by_story = {s: np.flatnonzero(story_arr == s) for s in set(stories)}
         with self._lock:
             self._rowids, self._chapters, self._by_story = rowids, chapters, by_story
             self._bm25 = bm25 if texts else None
+            self._sent_bm25, self._first_sentence = sent_bm25, first_sentence
             self._selector = lru_cache(maxsize=64)(self._make_selector)
 
     # -- scope -----------------------------------------------------------------------------
@@ -112,21 +124,17 @@ class Searcher:
         tokens = tokenize(question)
         if self._bm25 is None or not tokens:
             return np.zeros(len(scope), dtype=np.float32)
-        scores = self._bm25.get_scores(tokens)
-        return np.asarray(scores[scope], dtype=np.float32)
+        scores = np.asarray(self._bm25.get_scores(tokens)[scope], dtype=np.float32)
+        beta = self.params.sentence_weight
+        if beta:
+            per_sentence = self._sent_bm25.get_scores(tokens)
+            best = np.maximum.reduceat(per_sentence, self._first_sentence)[scope]
+            scores = (1 - beta) * _znorm(scores) + beta * _znorm(np.asarray(best, dtype=np.float32))
+        return scores
 
-    def _fuse(self, dense: Floats, lexical: Floats, scope: Positions) -> Floats:
+    def _fuse(self, dense: Floats, lexical: Floats) -> Floats:
         w = self.params.dense_weight
-        fused = w * _znorm(dense) + (1.0 - w) * _znorm(lexical)
-        if self.params.neighbour_weight and len(fused) > 2:
-            # A passage whose neighbour answers is often the scene's lead-in: lend it some weight.
-            same_prev = self._chapters[scope[1:]] == self._chapters[scope[:-1]]
-            prev = np.full_like(fused, fused.min())
-            nxt = np.full_like(fused, fused.min())
-            prev[1:] = np.where(same_prev, fused[:-1], fused.min())
-            nxt[:-1] = np.where(same_prev, fused[1:], fused.min())
-            fused = fused + self.params.neighbour_weight * np.maximum(prev, nxt)
-        return fused
+        return w * _znorm(dense) + (1.0 - w) * _znorm(lexical)
 
     # -- public ----------------------------------------------------------------------------
     def search(
@@ -152,7 +160,7 @@ class Searcher:
         scope = self._scope(query.story, query.until_chapter)
         if len(scope) == 0:
             return []
-        fused = self._fuse(self._dense(qvec, query, scope), self._lexical(query.question, scope), scope)
+        fused = self._fuse(self._dense(qvec, query, scope), self._lexical(query.question, scope))
         order = np.argsort(-fused, kind="stable")
         # Fetch a few spares: overlapping neighbours are dropped below.
         head = order[: min(len(order), 3 * k + 5)]

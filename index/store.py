@@ -51,9 +51,14 @@ def content_hash(text: str) -> str:
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA synchronous=FULL")
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=FULL")
+        _has_manifest(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise LibraryError(f"{path} is not a storybot library ({exc})") from exc
     return conn
 
 
@@ -94,6 +99,9 @@ class Library:
         if not db.is_file():
             raise LibraryError(f"no library in {root}: run 'storybot ingest' first")
         conn = _connect(db)
+        if not _has_manifest(conn):
+            conn.close()
+            raise LibraryError(f"no library in {root}: run 'storybot ingest' first")
         manifest = cls._read_manifest(conn, root)
         if model_id is not None and manifest.model != model_id:
             conn.close()
@@ -110,15 +118,17 @@ class Library:
     ) -> Library:
         """Open a library for writing, creating it with this model and chunking if new."""
         _check_writable(root)
-        if (root / DB_NAME).is_file():
-            return cls.open(root, model_id)
         conn = _connect(root / DB_NAME)
+        if _has_manifest(conn):
+            conn.close()
+            return cls.open(root, model_id)
+        # No manifest: a new library, or one whose first commit never happened (a killed ingest).
         manifest = Manifest(model=model_id, dimension=dimension, chunking=chunking)
         with _transaction(conn):
             for statement in SCHEMA.split(";"):
                 conn.execute(statement)
-            conn.execute("INSERT INTO meta VALUES ('generation', '0')")
-            conn.execute("INSERT INTO meta VALUES ('manifest', ?)", (manifest.model_dump_json(),))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('generation', '0')")
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('manifest', ?)", (manifest.model_dump_json(),))
         library = cls(root, conn, manifest, writable=True)
         library._export_manifest()
         return library
@@ -352,6 +362,11 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _has_manifest(conn: sqlite3.Connection) -> bool:
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+    return row is not None and conn.execute("SELECT 1 FROM meta WHERE key='manifest'").fetchone() is not None
 
 
 def _story_info(row: tuple[object, ...]) -> StoryInfo:

@@ -1,0 +1,42 @@
+# The README's commands. `make demo` and `make test` each set up .venv first if needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DATA := data/demo
+
+.PHONY: demo test lint typecheck bench-quality bench-speed clean
+
+demo: $(STAMP)
+	$(BIN)/storybot --data-dir $(DEMO_DATA) ingest stories/demo.txt --story-id demo \
+		--title "It's Not That He Misses Him" --replace
+	@for q in "Who is Ben Solo?" "Why hasn't Hux slept?" "Who tells Hux to go to bed?" \
+		"How do Ben and Hux get away?"; do \
+		$(BIN)/storybot --data-dir $(DEMO_DATA) ask "$$q" --story demo -k 2 || exit 1; done
+
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench-quality: $(STAMP)
+	$(BIN)/python bench/eval_devset.py
+
+bench-speed: $(STAMP)
+	$(BIN)/python bench/speed.py
+
+# torch first, pinned: the CPU build. An unpinned torch pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) data/demo

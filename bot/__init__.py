@@ -1,0 +1,1 @@
+"""storybot's application layer: CLI, answers and (later) the Discord bot."""

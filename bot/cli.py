@@ -1,0 +1,295 @@
+"""`storybot …` commands: the composition root that reads settings and builds the engine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.answering import Answer, Answerer
+from bot.settings import Settings
+from index.embedding import SentenceTransformerEmbedder
+from index.errors import InputError, StorybotError
+from index.ingest import IngestSummary, ingest_all, load_stories
+from index.models import Hit
+from index.search import Query, Searcher
+from index.store import Library
+from index.chunking import ChunkParams
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+class BatchLine(BaseModel):
+    """One line of `storybot search --batch FILE.jsonl`."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str | int
+    question: str
+    story: str | None = None
+    until_chapter: int | None = None
+
+
+def _emit(obj: object) -> None:
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
+
+
+# -- building the engine ---------------------------------------------------------------------
+def _embedder(settings: Settings, *, threads: int) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(settings.embedding_model, threads=threads)
+
+
+def _reader(settings: Settings) -> tuple[SentenceTransformerEmbedder, Searcher]:
+    data_dir = settings.data_dir
+    Library.open(data_dir).close()  # a missing library fails fast, before the model loads
+    embedder = _embedder(settings, threads=settings.query_threads)
+    library = Library.open(data_dir, embedder.model_id)
+    return embedder, Searcher(library, embedder)
+
+
+# -- ingest / list / remove ------------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    stories = load_stories(args.paths, story_id=args.story_id, title=args.title)
+    for story in stories:
+        for warning in story.warnings:
+            print(f"storybot: warning: {warning}", file=sys.stderr)
+    threads = settings.ingest_threads or os.cpu_count() or 1
+    embedder = _embedder(settings, threads=threads)
+    library = Library.create_or_open(settings.data_dir, embedder.model_id, embedder.dimension, ChunkParams())
+    try:
+        ingest_all(library, embedder, stories, replace=args.replace,
+                   progress=sys.stderr.isatty(), on_done=lambda s: _report_ingest(s, args.json))
+    finally:
+        library.close()
+    return 0
+
+
+def _report_ingest(summary: IngestSummary, as_json: bool) -> None:
+    if as_json:
+        _emit(summary.model_dump(exclude={"warnings"}))
+        return
+    what = "unchanged" if summary.embedded == 0 else f"{summary.passages} passages"
+    chapters = _plural(summary.chapters, "chapter")
+    print(f"{summary.id}: '{summary.title}', {chapters}, {what} ({summary.seconds:.1f}s)")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    library = Library.open(settings.data_dir)
+    stories = library.stories()
+    library.close()
+    if args.json:
+        _emit([s.model_dump(exclude={"content_hash"}) for s in stories])
+    elif not stories:
+        print("no stories yet: add one with 'storybot ingest FILE'")
+    for s in [] if args.json else stories:
+        print(f"{s.id}: '{s.title}', {_plural(s.chapters, 'chapter')}, {_plural(s.passages, 'passage')}, "
+              f"{s.words} words")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    library = Library.open(settings.data_dir)
+    try:
+        library.remove_story(args.story_id)
+    finally:
+        library.close()
+    print(f"removed {args.story_id}")
+    return 0
+
+
+# -- search / ask / chat ---------------------------------------------------------------------
+def _batch_lines(path: Path) -> Iterator[BatchLine]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield BatchLine.model_validate_json(line)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "line"
+            raise InputError(f"{path.name} line {number}: {where}: {first['msg']}") from None
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    if args.batch is not None:
+        if args.question:
+            raise InputError("give a question or --batch FILE, not both")
+        batch = list(_batch_lines(args.batch))
+        _, searcher = _reader(settings)
+        queries = [Query(question=b.question, story=b.story, until_chapter=b.until_chapter) for b in batch]
+        for line, hits in zip(batch, searcher.search_many(queries, k=args.k), strict=True):
+            _emit({"id": line.id, "hits": [h.to_json() for h in hits]})
+        return 0
+    question = _question(args.question)
+    _, searcher = _reader(settings)
+    hits = searcher.search(question, k=args.k, story=args.story, until_chapter=args.until_chapter)
+    if args.json:
+        _emit({"question": question, "hits": [h.to_json() for h in hits]})
+    else:
+        for rank, hit in enumerate(hits, 1):
+            print(f"{rank}. {_cite(hit)}  score {hit.score:.3f}\n   {_oneline(hit.passage.text)}\n")
+    return 0
+
+
+def _question(text: str | None) -> str:
+    if text is None or not text.strip():
+        raise InputError("the question is empty")
+    return text.strip()
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    query = Query(question=_question(args.question), story=args.story, until_chapter=args.until_chapter)
+    embedder, searcher = _reader(settings)
+    answer = Answerer(searcher, embedder).ask(query, k=args.k)
+    if args.json:
+        _emit({"question": answer.question, "answer": answer.sentence,
+               "hits": [h.to_json() for h in answer.hits]})
+    else:
+        print(render_answer(answer, until_chapter=args.until_chapter))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    embedder, searcher = _reader(settings)
+    answerer = Answerer(searcher, embedder)
+    print("Ask about the story; an empty line or Ctrl-D ends.", file=sys.stderr)
+    for line in sys.stdin:
+        if not line.strip():
+            break
+        query = Query(question=line.strip(), story=args.story, until_chapter=args.until_chapter)
+        print(render_answer(answerer.ask(query, k=args.k), until_chapter=args.until_chapter), flush=True)
+    return 0
+
+
+# -- text rendering --------------------------------------------------------------------------
+def _cite(hit: Hit) -> str:
+    p = hit.passage
+    title = f": {p.chapter_title}" if p.chapter_title else ""
+    paras = f"¶{p.para_start}" if p.para_start == p.para_end else f"¶{p.para_start}–{p.para_end}"
+    return f"[{p.story}] Chapter {p.chapter}{title}, {paras}"
+
+
+def _oneline(text: str, limit: int = 600) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def render_answer(answer: Answer, *, until_chapter: int | None = None) -> str:
+    """The answer as a reader sees it in a terminal: quote, citation, passage, runners-up."""
+    if not answer.found:
+        limit = f", up to chapter {until_chapter}" if until_chapter else ""
+        return f"Q: {answer.question}\nI couldn't find that in the story{limit}.\n"
+    best = answer.hits[0]
+    p = best.passage
+    a, b = answer.sentence_start - p.start, answer.sentence_end - p.start
+    passage = _oneline(p.text[:a], 10_000) + " »" + _oneline(p.text[a:b], 10_000) + "« " \
+        + _oneline(p.text[b:], 10_000)
+    lines = [f"Q: {answer.question}", f"A: {_oneline(answer.sentence)}", f"   — {_cite(best)}", "",
+             f"   {passage.strip()}", ""]
+    if len(answer.hits) > 1:
+        lines.append("More passages:")
+        lines += [f" {i}. {_cite(h)}\n    {_oneline(h.passage.text, 300)}" for i, h in
+                  enumerate(answer.hits[1:], 2)]
+    return "\n".join(lines) + "\n"
+
+
+# -- the parser ------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _query_options(p: argparse.ArgumentParser, *, k: int) -> None:
+    p.add_argument("--story", help="search only this story id")
+    p.add_argument("--until-chapter", type=_positive, metavar="N", help="nothing after chapter N")
+    p.add_argument("-k", type=_positive, default=k, help=f"how many passages (default {k})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `storybot` argument parser."""
+    parser = _Parser(prog="storybot", description="Answer readers' questions from a story.")
+    parser.add_argument("--data-dir", type=Path, help="the library (default $STORYBOT_DATA_DIR or ./data)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("ingest", help="add stories (files or folders) to the library")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--story-id", help="the story id (default: the file name)")
+    p.add_argument("--title", help="the story title")
+    p.add_argument("--replace", action="store_true", help="update a story already in the library")
+    p.add_argument("--json", action="store_true", help="print one JSON summary per story")
+    p.set_defaults(handler=cmd_ingest)
+
+    p = sub.add_parser("list", help="list the stories in the library")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("remove", help="remove a story from the library")
+    p.add_argument("story_id", metavar="ID")
+    p.set_defaults(handler=cmd_remove)
+
+    p = sub.add_parser("search", help="the passages that answer a question")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--batch", type=Path, metavar="FILE.jsonl", help="one JSON query per line")
+    p.add_argument("--json", action="store_true")
+    _query_options(p, k=5)
+    p.set_defaults(handler=cmd_search)
+
+    for name, handler, text in (("ask", cmd_ask, "answer a question as a reader sees it"),
+                                ("chat", cmd_chat, "ask questions one after another")):
+        p = sub.add_parser(name, help=text)
+        if name == "ask":
+            p.add_argument("question")
+            p.add_argument("--json", action="store_true")
+        _query_options(p, k=4)
+        p.set_defaults(handler=handler)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run one command, and turn domain errors into one line and exit code 1."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed on one line
+        return int(exc.code or 0)
+    settings = Settings()
+    if args.data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    handler: Handler = args.handler
+    started = time.perf_counter()
+    try:
+        return handler(args, settings)
+    except StorybotError as exc:
+        print(f"storybot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"storybot: interrupted after {time.perf_counter() - started:.0f}s", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"storybot: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1

@@ -1,0 +1,97 @@
+"""Files → stories → passages → vectors → library, validating everything before any embedding."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from index.chunking import chunk_story
+from index.embedding import Embedder
+from index.errors import InputError, StoryExistsError
+from index.models import Frozen, Story
+from index.readers import read_story, story_files
+from index.store import Library, content_hash
+
+
+class IngestSummary(Frozen):
+    """What `storybot ingest --json` prints for one story."""
+
+    id: str
+    title: str
+    chapters: int
+    passages: int
+    embedded: int
+    reused: int
+    seconds: float
+    warnings: tuple[str, ...] = ()
+
+
+def load_stories(
+    paths: Sequence[Path], *, story_id: str | None = None, title: str | None = None
+) -> list[Story]:
+    """Read every file named (folders expanded); ``story_id``/``title`` need a single file."""
+    files = [f for p in paths for f in story_files(p)]
+    if not files:
+        raise InputError("no stories given")
+    if len(files) > 1 and (story_id or title):
+        raise InputError("--story-id and --title apply to a single file, not several")
+    stories = [read_story(f, story_id=story_id, title=title) for f in files]
+    seen: dict[str, Path] = {}
+    for story, path in zip(stories, files, strict=True):
+        if story.id in seen:
+            raise InputError(f"{seen[story.id].name} and {path.name} would both be story '{story.id}'")
+        seen[story.id] = path
+    return stories
+
+
+def check_new(library: Library, stories: Sequence[Story], *, replace: bool) -> None:
+    """Refuse, before any work, a story id already in the library unless replacing."""
+    if replace:
+        return
+    for story in stories:
+        if story.id in library.manifest.stories:
+            raise StoryExistsError(
+                f"story '{story.id}' is already in the library; use --replace to update it"
+            )
+
+
+def ingest_story(
+    library: Library, embedder: Embedder, story: Story, *, replace: bool, progress: bool = False
+) -> IngestSummary:
+    """Chunk, embed and store one story; an unchanged story is left as it is."""
+    started = time.perf_counter()
+    entry = library.manifest.stories.get(story.id)
+    if replace and entry is not None and entry.content_hash == content_hash(story.text) \
+            and entry.title == story.title:
+        return IngestSummary(id=story.id, title=story.title, chapters=entry.chapters,
+                             passages=entry.passages, embedded=0, reused=entry.passages,
+                             seconds=round(time.perf_counter() - started, 3), warnings=story.warnings)
+    passages = chunk_story(story, library.manifest.chunking)
+    if not passages:
+        raise InputError(f"{story.source or story.id} has no text to index")
+    vectors = embedder.embed([p.text for p in passages], progress=progress)
+    info = library.put_story(story, passages, vectors, replace=replace)
+    return IngestSummary(id=info.id, title=info.title, chapters=info.chapters, passages=info.passages,
+                         embedded=len(passages), reused=0,
+                         seconds=round(time.perf_counter() - started, 3), warnings=story.warnings)
+
+
+def ingest_all(
+    library: Library,
+    embedder: Embedder,
+    stories: Sequence[Story],
+    *,
+    replace: bool,
+    progress: bool = False,
+    on_done: Callable[[IngestSummary], None] | None = None,
+) -> list[IngestSummary]:
+    """Ingest several stories with one model; each commits on its own."""
+    check_new(library, stories, replace=replace)
+    summaries = []
+    for story in stories:
+        summary = ingest_story(library, embedder, story, replace=replace, progress=progress)
+        summaries.append(summary)
+        if on_done is not None:
+            on_done(summary)
+    return summaries

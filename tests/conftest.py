@@ -1,0 +1,32 @@
+"""Shared fixtures: the bundled demo story and a library built from it with the real model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "stories" / "demo.txt"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Keep a developer's STORYBOT_* variables and .env out of the tests."""
+    for name in list(os.environ):
+        if name.startswith("STORYBOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+@pytest.fixture(scope="session")
+def demo_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A library holding the demo story, ingested once per session with the real model."""
+    from bot.cli import run
+
+    data = tmp_path_factory.mktemp("demo-library")
+    assert run(["--data-dir", str(data), "ingest", str(DEMO), "--story-id", "demo"]) == 0
+    return data

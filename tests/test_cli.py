@@ -1,0 +1,175 @@
+"""The CLI end to end with the real embedding model: the JSON contract, answers, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.cli import run
+from index.store import Library
+from tests.conftest import DEMO
+
+Result = tuple[int, str, str]
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+    code = run(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_about_the_demo_story_quotes_the_answering_sentence(
+    demo_library: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = cli(capsys, "--data-dir", str(demo_library), "ask", "Who is Ben Solo?", "--json")
+    assert code == 0
+    answer = json.loads(out)
+    assert "Ben Solo" in answer["answer"]
+    best = answer["hits"][0]
+    assert answer["answer"] in best["text"]
+    assert DEMO.read_text(encoding="utf-8")[best["start"] : best["end"]] == best["text"]
+
+
+def test_ask_renders_quote_citation_and_more_passages(
+    demo_library: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = cli(capsys, "--data-dir", str(demo_library), "ask", "Who tells Hux to go to bed?")
+    assert code == 0
+    assert "A: The next day, he yells at one of his underlings and Phasma tells him to go to bed." in out
+    assert "— [demo] Chapter 1, ¶1" in out
+    assert "»The next day" in out
+    assert "More passages:" in out
+
+
+def test_search_json_follows_the_contract(demo_library: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "--data-dir", str(demo_library), "search", "Why hasn't Hux slept?",
+                       "-k", "3", "--json")
+    assert code == 0
+    result = json.loads(out)
+    hits = result["hits"]
+    assert len(hits) == 3
+    assert all(set(h) == {"story", "chapter", "chapter_title", "start", "end", "text", "score"} for h in hits)
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert "Hux hadn’t slept" in hits[0]["text"]  # a straight apostrophe in the question still matches
+
+
+def test_batch_search_answers_each_line(
+    demo_library: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tmp_path / "q.jsonl"
+    lines = [{"id": "a", "question": "Who is Phasma?"},
+             {"id": 7, "question": "What does Kylo notice on Hux's jaw?", "story": "demo", "until_chapter": 1}]
+    batch.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    code, out, _ = cli(capsys, "--data-dir", str(demo_library), "search", "--batch", str(batch), "-k", "2")
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["a", 7]
+    assert all(len(r["hits"]) == 2 for r in rows)
+    assert any("freckle" in h["text"] for h in rows[1]["hits"])
+
+
+def test_ingest_folder_list_and_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    shutil.copy(DEMO, shelf / "hux.txt")
+    (shelf / "lighthouse.md").write_text(
+        "# The Lighthouse\n\n## Chapter 1: Fog\n\nThe keeper lit the lamp at dusk.\n\n"
+        "## Chapter 2: Storm\n\nA ship struck the rocks and the keeper rowed out to it.\n",
+        encoding="utf-8",
+    )
+    data = str(tmp_path / "lib")
+    code, out, _ = cli(capsys, "--data-dir", data, "ingest", str(shelf), "--json")
+    assert code == 0
+    summaries = {s["id"]: s for s in map(json.loads, out.splitlines())}
+    assert set(summaries) == {"hux", "lighthouse"}
+    assert {"id", "title", "chapters", "passages", "seconds"} <= set(summaries["lighthouse"])
+    assert summaries["lighthouse"]["title"] == "The Lighthouse"
+    assert summaries["lighthouse"]["chapters"] == 2
+
+    code, out, _ = cli(capsys, "--data-dir", data, "search", "who rowed out?", "--story", "lighthouse",
+                       "--until-chapter", "1", "--json")
+    assert code == 0
+    assert {h["chapter"] for h in json.loads(out)["hits"]} == {1}
+
+    assert cli(capsys, "--data-dir", data, "remove", "hux")[0] == 0
+    code, out, _ = cli(capsys, "--data-dir", data, "list", "--json")
+    assert [s["id"] for s in json.loads(out)] == ["lighthouse"]
+
+
+def test_unchanged_story_is_not_embedded_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(tmp_path / "lib")
+    cli(capsys, "--data-dir", data, "ingest", str(DEMO), "--story-id", "demo")
+    code, out, _ = cli(capsys, "--data-dir", data, "ingest", str(DEMO), "--story-id", "demo",
+                       "--replace", "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert (summary["embedded"], summary["reused"]) == (0, summary["passages"])
+
+
+BAD_INPUTS = ["missing file", "empty file", "binary file", "folder with no stories",
+              "existing id without --replace", "unknown story", "k of zero", "negative k",
+              "empty question", "empty ask", "remove unknown", "bad story id", "data dir not writable",
+              "no library"]
+
+
+def _bad_inputs(tmp: Path, data: Path) -> dict[str, list[str]]:
+    (tmp / "empty.txt").write_text("", encoding="utf-8")
+    (tmp / "blob.txt").write_bytes(b"\x00\x01\x02binary\x00" * 100)
+    (tmp / "nothing").mkdir()
+    (tmp / "afile").write_text("x", encoding="utf-8")
+    d = ["--data-dir", str(data)]
+    return {
+        "missing file": [*d, "ingest", str(tmp / "nope.txt")],
+        "empty file": [*d, "ingest", str(tmp / "empty.txt")],
+        "binary file": [*d, "ingest", str(tmp / "blob.txt")],
+        "folder with no stories": [*d, "ingest", str(tmp / "nothing")],
+        "existing id without --replace": [*d, "ingest", str(DEMO), "--story-id", "demo"],
+        "unknown story": [*d, "search", "who?", "--story", "nope"],
+        "k of zero": [*d, "search", "who?", "-k", "0"],
+        "negative k": [*d, "ask", "who?", "-k", "-3"],
+        "empty question": [*d, "search", "   "],
+        "empty ask": [*d, "ask", ""],
+        "remove unknown": [*d, "remove", "nope"],
+        "bad story id": [*d, "ingest", str(DEMO), "--story-id", "Bad Id!", "--replace"],
+        "data dir not writable": ["--data-dir", str(tmp / "afile" / "lib"), "ingest", str(DEMO)],
+        "no library": ["--data-dir", str(tmp / "void"), "search", "who?"],
+    }
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_gets_one_line_and_leaves_the_library_alone(
+    case: str, demo_library: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "lib"
+    shutil.copytree(demo_library, data)
+    before = Library.open(data)
+    generation, stories = before.generation, before.stories()
+    before.close()
+
+    cases = _bad_inputs(tmp_path, data)
+    assert set(cases) == set(BAD_INPUTS)
+    code, out, err = cli(capsys, *cases[case])
+
+    assert code != 0
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("storybot")
+    assert "Traceback" not in err
+    after = Library.open(data)
+    assert (after.generation, after.stories()) == (generation, stories)
+    after.close()
+
+
+def test_library_built_with_another_model_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from index.chunking import ChunkParams
+
+    Library.create_or_open(tmp_path / "lib", "some-other-model", 384, ChunkParams()).close()
+    code, _, err = cli(capsys, "--data-dir", str(tmp_path / "lib"), "search", "who?")
+    assert code == 1
+    assert "some-other-model" in err
+    assert "re-index" in err
