@@ -27,12 +27,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index.chunking import ChunkParams, chunk_story  # noqa: E402
-from index.embedding import SentenceTransformerEmbedder, Vectors  # noqa: E402
-from index.models import Hit  # noqa: E402
-from index.readers import read_story  # noqa: E402
-from index.search import Query, Searcher, SearchParams  # noqa: E402
-from index.store import Library  # noqa: E402
+from index.chunking import ChunkParams, chunk_story
+from index.embedding import SentenceTransformerEmbedder, Vectors
+from index.models import Hit
+from index.readers import read_story
+from index.search import Query, Searcher, SearchParams
+from index.store import Library
 
 BUDGET = 2000
 
@@ -69,8 +69,9 @@ def load_devset(root: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
     return stories, questions
 
 
-def build(root: Path, stories: list[dict[str, Any]], chunk: ChunkParams,
-          embedder: CachingEmbedder, data_dir: Path) -> tuple[Library, list[int]]:
+def build(
+    root: Path, stories: list[dict[str, Any]], chunk: ChunkParams, embedder: CachingEmbedder, data_dir: Path
+) -> tuple[Library, list[int]]:
     lib = Library.create_or_open(data_dir, embedder.model_id, embedder.dimension, chunk)
     lengths = []
     for meta in stories:
@@ -104,7 +105,8 @@ def contains_answer(hit: Hit, q: dict[str, Any]) -> bool:
 
 
 def within_budget(hits: list[Hit]) -> list[Hit]:
-    shown, used = [], 0
+    shown: list[Hit] = []
+    used = 0
     for h in hits:
         used += len(h.passage.text)
         if used > BUDGET and shown:
@@ -120,8 +122,9 @@ def score(questions: list[dict[str, Any]], results: list[list[Hit]]) -> dict[str
             groups[g].append((q, hits))
     table = {}
     for g, items in groups.items():
-        ranks = [next((i + 1 for i, h in enumerate(hits[:5]) if is_section_hit(h, q)), 0)
-                 for q, hits in items]
+        ranks = [
+            next((i + 1 for i, h in enumerate(hits[:5]) if is_section_hit(h, q)), 0) for q, hits in items
+        ]
         located = [(q, hits) for q, hits in items if q["answer_spans"]]
         table[g] = {
             "n": len(items),
@@ -129,9 +132,13 @@ def score(questions: list[dict[str, Any]], results: list[list[Hit]]) -> dict[str
             "r@5": statistics.mean(r > 0 for r in ranks),
             "mrr@5": statistics.mean(1 / r if r else 0 for r in ranks),
             "ac@5": statistics.mean(any(contains_answer(h, q) for h in hits[:5]) for q, hits in located)
-            if located else float("nan"),
-            "ac@2k": statistics.mean(any(contains_answer(h, q) for h in within_budget(hits))
-                                     for q, hits in located) if located else float("nan"),
+            if located
+            else float("nan"),
+            "ac@2k": statistics.mean(
+                any(contains_answer(h, q) for h in within_budget(hits)) for q, hits in located
+            )
+            if located
+            else float("nan"),
         }
     return table
 
@@ -146,8 +153,10 @@ def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
     print(f"{'group':<10}{'n':>5}{'R@1':>8}{'R@5':>8}{'MRR@5':>8}{'AC@5':>8}{'AC@2k':>8}")
     for g in ("all", "explicit", "implicit", "local", "summary"):
         r = table[g]
-        print(f"{g:<10}{r['n']:>5}{r['r@1']:>8.3f}{r['r@5']:>8.3f}{r['mrr@5']:>8.3f}"
-              f"{r['ac@5']:>8.3f}{r['ac@2k']:>8.3f}")
+        print(
+            f"{g:<10}{r['n']:>5}{r['r@1']:>8.3f}{r['r@5']:>8.3f}{r['mrr@5']:>8.3f}"
+            f"{r['ac@5']:>8.3f}{r['ac@2k']:>8.3f}"
+        )
 
 
 def main() -> None:
@@ -172,17 +181,22 @@ def main() -> None:
         lib, lengths = build(args.devset, stories, chunk, embedder, Path(tmp))
         searcher = Searcher(lib, embedder, params)
         print(f"devset: {len(stories)} stories, {len(questions)} questions; {chunk!r}; {params!r}")
-        print(f"passages: {len(lengths)}, mean {statistics.mean(lengths):.0f} chars, "
-              f"median {statistics.median(lengths):.0f}, max {max(lengths)}; "
-              f"built in {time.perf_counter() - t0:.1f}s")
+        print(
+            f"passages: {len(lengths)}, mean {statistics.mean(lengths):.0f} chars, "
+            f"median {statistics.median(lengths):.0f}, max {max(lengths)}; "
+            f"built in {time.perf_counter() - t0:.1f}s"
+        )
         print_table("per story (story filter)", run(searcher, questions, pooled=False))
         print_table("pooled (all stories, no filter)", run(searcher, questions, pooled=True))
 
 
-def sweep(root: Path, stories: list[dict[str, Any]], questions: list[dict[str, Any]],
-          embedder: CachingEmbedder) -> None:
-    print(f"{'target':>6}{'ovl':>4}{'mean':>6}{'w':>6}{'sent':>6} | per-story R@1 R@5 MRR AC@5"
-          " AC@2k | pooled R@5 AC@5")
+def sweep(
+    root: Path, stories: list[dict[str, Any]], questions: list[dict[str, Any]], embedder: CachingEmbedder
+) -> None:
+    print(
+        f"{'target':>6}{'ovl':>4}{'mean':>6}{'w':>6}{'sent':>6} | per-story R@1 R@5 MRR AC@5"
+        " AC@2k | pooled R@5 AC@5"
+    )
     for target, overlap in itertools.product((400, 500, 600, 700), (0, 1)):
         chunk = ChunkParams(target_chars=target, overlap_sentences=overlap)
         with tempfile.TemporaryDirectory() as tmp:
@@ -192,9 +206,12 @@ def sweep(root: Path, stories: list[dict[str, Any]], questions: list[dict[str, A
                 searcher = Searcher(lib, embedder, params)
                 s = run(searcher, questions, pooled=False)["all"]
                 p = run(searcher, questions, pooled=True)["all"]
-                print(f"{target:>6}{overlap:>4}{statistics.mean(lengths):>6.0f}{w:>6}{sw:>6} | "
-                      f"{s['r@1']:.3f} {s['r@5']:.3f} {s['mrr@5']:.3f} {s['ac@5']:.3f} {s['ac@2k']:.3f}"
-                      f" | {p['r@5']:.3f} {p['ac@5']:.3f}", flush=True)
+                print(
+                    f"{target:>6}{overlap:>4}{statistics.mean(lengths):>6.0f}{w:>6}{sw:>6} | "
+                    f"{s['r@1']:.3f} {s['r@5']:.3f} {s['mrr@5']:.3f} {s['ac@5']:.3f} {s['ac@2k']:.3f}"
+                    f" | {p['r@5']:.3f} {p['ac@5']:.3f}",
+                    flush=True,
+                )
             lib.close()
 
 

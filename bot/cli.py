@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.answering import Answer, Answerer
 from bot.settings import Settings
+from index.chunking import ChunkParams
 from index.embedding import SentenceTransformerEmbedder
 from index.errors import InputError, StorybotError
 from index.ingest import IngestSummary, ingest_all, load_stories
 from index.models import Hit
 from index.search import Query, Searcher
 from index.store import Library
-from index.chunking import ChunkParams
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -73,8 +73,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     embedder = _embedder(settings, threads=threads)
     library = Library.create_or_open(settings.data_dir, embedder.model_id, embedder.dimension, ChunkParams())
     try:
-        ingest_all(library, embedder, stories, replace=args.replace,
-                   progress=sys.stderr.isatty(), on_done=lambda s: _report_ingest(s, args.json))
+        ingest_all(
+            library,
+            embedder,
+            stories,
+            replace=args.replace,
+            progress=sys.stderr.isatty(),
+            on_done=lambda s: _report_ingest(s, args.json),
+        )
     finally:
         library.close()
     return 0
@@ -102,8 +108,10 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     elif not stories:
         print("no stories yet: add one with 'storybot ingest FILE'")
     for s in [] if args.json else stories:
-        print(f"{s.id}: '{s.title}', {_plural(s.chapters, 'chapter')}, {_plural(s.passages, 'passage')}, "
-              f"{s.words} words")
+        print(
+            f"{s.id}: '{s.title}', {_plural(s.chapters, 'chapter')}, {_plural(s.passages, 'passage')}, "
+            f"{s.words} words"
+        )
     return 0
 
 
@@ -166,8 +174,13 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     embedder, searcher = _reader(settings)
     answer = Answerer(searcher, embedder).ask(query, k=args.k)
     if args.json:
-        _emit({"question": answer.question, "answer": answer.sentence,
-               "hits": [h.to_json() for h in answer.hits]})
+        _emit(
+            {
+                "question": answer.question,
+                "answer": answer.sentence,
+                "hits": [h.to_json() for h in answer.hits],
+            }
+        )
     else:
         print(render_answer(answer, until_chapter=args.until_chapter))
     return 0
@@ -206,14 +219,26 @@ def render_answer(answer: Answer, *, until_chapter: int | None = None) -> str:
     best = answer.hits[0]
     p = best.passage
     a, b = answer.sentence_start - p.start, answer.sentence_end - p.start
-    passage = _oneline(p.text[:a], 10_000) + " »" + _oneline(p.text[a:b], 10_000) + "« " \
+    passage = (
+        _oneline(p.text[:a], 10_000)
+        + " »"
+        + _oneline(p.text[a:b], 10_000)
+        + "« "
         + _oneline(p.text[b:], 10_000)
-    lines = [f"Q: {answer.question}", f"A: {_oneline(answer.sentence)}", f"   — {_cite(best)}", "",
-             f"   {passage.strip()}", ""]
+    )
+    lines = [
+        f"Q: {answer.question}",
+        f"A: {_oneline(answer.sentence)}",
+        f"   — {_cite(best)}",
+        "",
+        f"   {passage.strip()}",
+        "",
+    ]
     if len(answer.hits) > 1:
         lines.append("More passages:")
-        lines += [f" {i}. {_cite(h)}\n    {_oneline(h.passage.text, 300)}" for i, h in
-                  enumerate(answer.hits[1:], 2)]
+        lines += [
+            f" {i}. {_cite(h)}\n    {_oneline(h.passage.text, 300)}" for i, h in enumerate(answer.hits[1:], 2)
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -260,8 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     _query_options(p, k=5)
     p.set_defaults(handler=cmd_search)
 
-    for name, handler, text in (("ask", cmd_ask, "answer a question as a reader sees it"),
-                                ("chat", cmd_chat, "ask questions one after another")):
+    for name, handler, text in (
+        ("ask", cmd_ask, "answer a question as a reader sees it"),
+        ("chat", cmd_chat, "ask questions one after another"),
+    ):
         p = sub.add_parser(name, help=text)
         if name == "ask":
             p.add_argument("question")

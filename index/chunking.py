@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 from pydantic import Field
 
@@ -34,13 +35,40 @@ class Span:
 _PARA_BREAK = re.compile(r"\n[ \t]*\n\s*")
 # Two or more blank lines, or a line of * - ~ # = o 0 §, mark a scene break in plain-text fiction.
 _SCENE_GAP = re.compile(r"\n[ \t]*\n[ \t]*\n")
-_SCENE_MARK = re.compile(r"(?:[*\-~#=_•·o0§]\s*){1,12}")
+_SCENE_MARK = r"(?:[*\-~#=_•·o0§][ \t]*){1,12}"
+_MARK_LINE = re.compile(rf"^[ \t]*{_SCENE_MARK}$", re.MULTILINE)
 # A sentence ends at . ! ? or … (optionally followed by closing quotes or brackets) when the next
 # word does not start in lower case: "he said. then" is rarely a boundary in fiction.
 _SENT_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+[^\s a-z])")
 _ABBREV = frozenset(
-    "mr mrs ms dr st jr sr prof gen col capt lt sgt rev hon vs etc no vol ch fig mt ft sq esq".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "jr",
+        "sr",
+        "prof",
+        "gen",
+        "col",
+        "capt",
+        "lt",
+        "sgt",
+        "rev",
+        "hon",
+        "vs",
+        "etc",
+        "vol",
+        "ch",
+        "fig",
+        "mt",
+        "ft",
+        "sq",
+        "esq",
+    ]
 )
+_NUMBERED = frozenset({"no", "nos", "vol", "ch", "fig", "p", "pp"})  # abbreviations only before a number
 _WORD_BEFORE = re.compile(r"([A-Za-z]+)\.$")
 
 
@@ -53,18 +81,29 @@ def paragraphs(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
 def scenes_and_paragraphs(text: str, start: int, end: int) -> Iterator[tuple[int, int, int]]:
     """Yield (start, end, scene) per paragraph; scene-break marker lines are not paragraphs."""
     pos, scene = start, 0
-    for brk in _PARA_BREAK.finditer(text, start, end):
-        for a, b in _trimmed(text, pos, brk.start()):
-            if _SCENE_MARK.fullmatch(text, a, b):
+    blocks = [(m.start(), m.end()) for m in _PARA_BREAK.finditer(text, start, end)] + [(end, end)]
+    for brk_start, brk_end in blocks:
+        for a, b in _pieces(text, pos, brk_start):
+            if a < 0:
                 scene += 1
             else:
                 yield a, b, scene
-        if _SCENE_GAP.search(text, brk.start(), brk.end()):
+        if _SCENE_GAP.search(text, brk_start, brk_end):
             scene += 1
-        pos = brk.end()
-    for a, b in _trimmed(text, pos, end):
-        if not _SCENE_MARK.fullmatch(text, a, b):
-            yield a, b, scene
+        pos = brk_end
+
+
+def _pieces(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Cut one block at scene-break marker lines, blank lines around them or not.
+
+    Yields (start, end) of each text piece and (-1, -1) for each marker line.
+    """
+    pos = start
+    for line in _MARK_LINE.finditer(text, start, end):
+        yield from _trimmed(text, pos, line.start())
+        yield -1, -1
+        pos = line.end()
+    yield from _trimmed(text, pos, end)
 
 
 def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -76,20 +115,24 @@ def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         yield start, end
 
 
-def _is_abbreviation(text: str, start: int, stop: int) -> bool:
-    match = _WORD_BEFORE.search(text, max(start, stop - 12), stop)
-    if match is None:
+def _is_abbreviation(text: str, start: int, match: re.Match[str]) -> bool:
+    if match.group().rstrip(".!?…"):
+        return False  # a closing quote or bracket after the stop: “No.” ends a sentence
+    before = _WORD_BEFORE.search(text, max(start, match.start() - 11), match.start() + 1)
+    if before is None:
         return False
-    word = match.group(1)
-    # Single capitals are initials ("J. R. R. Tolkien"), not sentence ends.
-    return word.lower() in _ABBREV or (len(word) == 1 and word.isupper())
+    word = before.group(1)
+    if word.lower() in _NUMBERED:
+        return text[match.end() : match.end() + 8].lstrip()[:1].isdigit()
+    # Single capitals are initials ("J. R. R. Tolkien"), except the pronoun I.
+    return word.lower() in _ABBREV or (len(word) == 1 and word.isupper() and word != "I")
 
 
 def sentences(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     """Yield the (start, end) of each sentence in one paragraph ``text[start:end]``."""
     pos = start
     for match in _SENT_END.finditer(text, start, end):
-        if _is_abbreviation(text, pos, match.start() + 1):
+        if _is_abbreviation(text, pos, match):
             continue
         yield from _trimmed(text, pos, match.end())
         pos = match.end()
@@ -152,32 +195,37 @@ def pack(spans: list[Span], params: ChunkParams) -> list[tuple[int, int]]:
         n = params.overlap_sentences
         ranges = [ranges[0]] + [
             (max(prev[0] + 1, s - n) if spans[s].scene == spans[prev[0]].scene else s, e)
-            for prev, (s, e) in zip(ranges, ranges[1:], strict=False)
+            for prev, (s, e) in pairwise(ranges)
         ]
     return ranges
 
 
 def _pack_scene(spans: list[Span], first: int, last: int, target: int) -> list[tuple[int, int]]:
+    """Cut one scene into the fewest passages of at most ``target`` characters, evenly sized.
+
+    A small dynamic programme over packing units: each passage costs 1, plus its squared
+    deviation from the target and a penalty for ending mid-paragraph (both below 1, so the
+    count of passages is minimised first). Only a single over-long unit may exceed the target.
+    """
     units = [(a + first, b + first) for a, b in _units(spans[first:last], target)]
-    origin, total = spans[first].start, spans[last - 1].end - spans[first].start
-    parts = max(1, -(-total // target))
-    cuts: list[int] = []  # unit indices where a new passage starts
-    for i in range(1, parts):
-        ideal = origin + total * i / parts
-        lo = cuts[-1] + 1 if cuts else 1
-        candidates = range(lo, len(units) - (parts - 1 - i))
-        if not candidates:
-            break
-        cuts.append(min(candidates, key=lambda u: _cut_cost(spans, units[u][0], ideal, total / parts)))
-    bounds = [0, *cuts, len(units)]
-    return [(units[a][0], units[b - 1][1]) for a, b in zip(bounds, bounds[1:], strict=False)]
-
-
-def _cut_cost(spans: list[Span], span: int, ideal: float, share: float) -> float:
-    cost = abs(spans[span].start - ideal)
-    if spans[span].para != spans[span - 1].para:
-        cost -= 0.2 * share  # a paragraph end is a better place to cut than mid-paragraph
-    return cost
+    n = len(units)
+    best = [0.0] + [float("inf")] * n
+    back = [0] * (n + 1)
+    for j in range(1, n + 1):
+        end = spans[units[j - 1][1] - 1].end
+        mid_paragraph = j < n and spans[units[j][0]].para == spans[units[j - 1][1] - 1].para
+        for i in range(j - 1, -1, -1):
+            length = end - spans[units[i][0]].start
+            if length > target and i < j - 1:
+                break
+            cost = best[i] + 1 + 0.4 * (length / target - 1) ** 2 + (0.3 if mid_paragraph else 0)
+            if cost < best[j]:
+                best[j], back[j] = cost, i
+    bounds = [n]
+    while bounds[-1]:
+        bounds.append(back[bounds[-1]])
+    bounds.reverse()
+    return [(units[a][0], units[b - 1][1]) for a, b in pairwise(bounds)]
 
 
 def chunk_chapter(story: Story, chapter: Chapter, params: ChunkParams) -> list[Passage]:

@@ -74,8 +74,8 @@ def _load(location: str) -> SentenceTransformer:
             from transformers.utils import logging as hf_logging
 
             # A weight-loading bar on every start is noise in logs and CLI output.
-            hf_logging.disable_progress_bar()
-            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+            hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
             try:
                 _cache[location] = SentenceTransformer(location, device="cpu")
             except (OSError, ValueError) as exc:

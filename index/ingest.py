@@ -62,19 +62,37 @@ def ingest_story(
     """Chunk, embed and store one story; an unchanged story is left as it is."""
     started = time.perf_counter()
     entry = library.manifest.stories.get(story.id)
-    if replace and entry is not None and entry.content_hash == content_hash(story.text) \
-            and entry.title == story.title:
-        return IngestSummary(id=story.id, title=story.title, chapters=entry.chapters,
-                             passages=entry.passages, embedded=0, reused=entry.passages,
-                             seconds=round(time.perf_counter() - started, 3), warnings=story.warnings)
+    if (
+        replace
+        and entry is not None
+        and entry.content_hash == content_hash(story.text)
+        and entry.title == story.title
+    ):
+        return IngestSummary(
+            id=story.id,
+            title=story.title,
+            chapters=entry.chapters,
+            passages=entry.passages,
+            embedded=0,
+            reused=entry.passages,
+            seconds=round(time.perf_counter() - started, 3),
+            warnings=story.warnings,
+        )
     passages = chunk_story(story, library.manifest.chunking)
     if not passages:
         raise InputError(f"{story.source or story.id} has no text to index")
     vectors = embedder.embed([p.text for p in passages], progress=progress)
     info = library.put_story(story, passages, vectors, replace=replace)
-    return IngestSummary(id=info.id, title=info.title, chapters=info.chapters, passages=info.passages,
-                         embedded=len(passages), reused=0,
-                         seconds=round(time.perf_counter() - started, 3), warnings=story.warnings)
+    return IngestSummary(
+        id=info.id,
+        title=info.title,
+        chapters=info.chapters,
+        passages=info.passages,
+        embedded=len(passages),
+        reused=0,
+        seconds=round(time.perf_counter() - started, 3),
+        warnings=story.warnings,
+    )
 
 
 def ingest_all(

@@ -58,7 +58,7 @@ def _znorm(scores: Floats) -> Floats:
     std = float(scores.std())
     if std < 1e-9:
         return np.zeros_like(scores)
-    return (scores - scores.mean()) / std
+    return np.asarray((scores - scores.mean()) / std, dtype=np.float32)
 
 
 class Searcher:
@@ -72,7 +72,8 @@ class Searcher:
         self.refresh()
 
     def refresh(self) -> None:
-        """Rebuild the in-memory lexical index and filters from the library."""
+        """Reload the library if another process changed it, and rebuild the lexical index."""
+        self.library.reload()
         rowids, texts, stories, chapters = self.library.passage_table()
         bm25 = bm25s.BM25(k1=self.params.k1, b=self.params.b)
         sent_bm25 = bm25s.BM25(k1=self.params.k1, b=self.params.b)
@@ -82,8 +83,11 @@ class Searcher:
             sent_tokens: list[list[str]] = []
             for i, text in enumerate(texts):
                 first_sentence[i] = len(sent_tokens)
-                sent_tokens += [tokenize(text[a:b]) for p0, p1 in paragraphs(text, 0, len(text))
-                                for a, b in sentences(text, p0, p1)] or [[]]
+                sent_tokens += [
+                    tokenize(text[a:b])
+                    for p0, p1 in paragraphs(text, 0, len(text))
+                    for a, b in sentences(text, p0, p1)
+                ] or [[]]
             sent_bm25.index(sent_tokens, show_progress=False)
         story_arr = np.array(stories, dtype=object)
         by_story = {s: np.flatnonzero(story_arr == s) for s in set(stories)}
@@ -112,12 +116,15 @@ class Searcher:
     def _dense(self, qvec: Vectors, query: Query, scope: Positions) -> Floats:
         params = None
         if len(scope) < len(self._rowids):
-            params = faiss.SearchParameters(sel=self._selector(query.story, query.until_chapter))
+            params = faiss.SearchParameters()
+            params.sel = self._selector(query.story, query.until_chapter)
         scores, ids = self.library.dense.search(qvec, len(scope), params=params)
         out = np.zeros(len(scope), dtype=np.float32)
-        found = ids[0] >= 0
-        where = np.searchsorted(self._rowids[scope], ids[0][found])
-        out[where] = scores[0][found]
+        scope_ids = self._rowids[scope]
+        where = np.searchsorted(scope_ids, ids[0]).clip(max=len(scope_ids) - 1)
+        # Ids outside the scope (-1 padding, or a write racing a refresh) are ignored.
+        valid = scope_ids[where] == ids[0]
+        out[where[valid]] = scores[0][valid]
         return out
 
     def _lexical(self, question: str, scope: Positions) -> Floats:
@@ -169,8 +176,9 @@ class Searcher:
         if len(hits) < k and len(head) < len(order):
             rest = order[len(head) :]
             more = self.library.passages([int(r) for r in self._rowids[scope[rest]]])
-            hits = _dedupe([h.passage for h in hits] + more,
-                           [h.score for h in hits] + [float(fused[i]) for i in rest], k)
+            hits = _dedupe(
+                [h.passage for h in hits] + more, [h.score for h in hits] + [float(fused[i]) for i in rest], k
+            )
         return hits
 
 
@@ -178,8 +186,12 @@ def _dedupe(passages: Sequence[Passage], scores: Sequence[float], k: int) -> lis
     """Keep the best of any passages that overlap in the text, up to k."""
     kept: list[Hit] = []
     for passage, score in zip(passages, scores, strict=True):
-        if any(h.passage.story == passage.story and h.passage.start < passage.end
-               and passage.start < h.passage.end for h in kept):
+        if any(
+            h.passage.story == passage.story
+            and h.passage.start < passage.end
+            and passage.start < h.passage.end
+            for h in kept
+        ):
             continue
         kept.append(Hit(passage=passage, score=score))
         if len(kept) == k:

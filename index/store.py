@@ -113,9 +113,7 @@ class Library:
         return cls(root, conn, manifest, writable=os.access(root, os.W_OK))
 
     @classmethod
-    def create_or_open(
-        cls, root: Path, model_id: str, dimension: int, chunking: ChunkParams
-    ) -> Library:
+    def create_or_open(cls, root: Path, model_id: str, dimension: int, chunking: ChunkParams) -> Library:
         """Open a library for writing, creating it with this model and chunking if new."""
         _check_writable(root)
         conn = _connect(root / DB_NAME)
@@ -148,6 +146,16 @@ class Library:
                 f"format {FORMAT_VERSION}. Re-index into a new data dir."
             )
         return manifest
+
+    def reload(self) -> bool:
+        """Pick up changes another process committed; return whether anything changed."""
+        with self._lock:
+            generation = self.generation
+            if generation == self._loaded_generation:
+                return False
+            self._manifest = self._read_manifest(self._conn, self.root)
+            self.dense = self._load_dense()
+            return True
 
     def close(self) -> None:
         """Close the database; the library must not be used afterwards."""
@@ -226,13 +234,17 @@ class Library:
         return self.root / f"vectors.{generation}.faiss"
 
     def _load_dense(self) -> faiss.IndexIDMap2:
-        generation = self.generation
+        generation = self._loaded_generation = self.generation
         path = self._dense_path(generation)
         count = self._conn.execute("SELECT count(*) FROM passages").fetchone()[0]
         if path.is_file():
-            index = faiss.read_index(str(path))
-            if index.ntotal == count and index.d == self._manifest.dimension:
-                return index
+            cached = faiss.read_index(str(path))
+            if (
+                isinstance(cached, faiss.IndexIDMap2)
+                and cached.ntotal == count
+                and cached.d == self._manifest.dimension
+            ):
+                return cached
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(self._manifest.dimension))
         for ids, vecs in self._iter_vectors():
             index.add_with_ids(vecs, ids)
@@ -262,8 +274,11 @@ class Library:
     ) -> StoryInfo:
         """Add a story (or replace it, when ``replace``) with its passages and their vectors."""
         self._require_writable()
-        if len(passages) != len(vectors):
-            raise LibraryError("passages and vectors differ in number")
+        if vectors.shape != (len(passages), self._manifest.dimension):
+            raise LibraryError(
+                f"expected {len(passages)} vectors of dimension {self._manifest.dimension}, "
+                f"got an array of shape {vectors.shape}"
+            )
         with self._lock:
             exists = story.id in self._manifest.stories
             if exists and not replace:
@@ -313,13 +328,24 @@ class Library:
     def _insert_story(self, story: Story, info: StoryInfo) -> None:
         self._conn.execute(
             "INSERT INTO stories VALUES (?,?,?,?,?,?,?,?,?)",
-            (info.id, info.title, info.source, info.content_hash, info.chapters, info.passages,
-             info.words, info.added_at, story.text),
+            (
+                info.id,
+                info.title,
+                info.source,
+                info.content_hash,
+                info.chapters,
+                info.passages,
+                info.words,
+                info.added_at,
+                story.text,
+            ),
         )
         self._conn.executemany(
             "INSERT INTO chapters VALUES (?,?,?,?,?,?)",
-            [(story.id, c.number, c.title, c.start, c.end, content_hash(story.text[c.start:c.end]))
-             for c in story.chapters],
+            [
+                (story.id, c.number, c.title, c.start, c.end, content_hash(story.text[c.start : c.end]))
+                for c in story.chapters
+            ],
         )
 
     def _insert_passages(self, passages: Sequence[Passage], vectors: Vectors) -> npt.NDArray[np.int64]:
@@ -327,15 +353,27 @@ class Library:
         for p, vec in zip(passages, vectors, strict=True):
             cursor = self._conn.execute(
                 f"INSERT INTO passages ({PASSAGE_COLUMNS}, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (p.id, p.story, p.chapter, p.chapter_title, p.ordinal, p.para_start, p.para_end,
-                 p.start, p.end, p.text, np.ascontiguousarray(vec, dtype=np.float32).tobytes()),
+                (
+                    p.id,
+                    p.story,
+                    p.chapter,
+                    p.chapter_title,
+                    p.ordinal,
+                    p.para_start,
+                    p.para_end,
+                    p.start,
+                    p.end,
+                    p.text,
+                    np.ascontiguousarray(vec, dtype=np.float32).tobytes(),
+                ),
             )
             ids.append(cursor.lastrowid)
         return np.array(ids, dtype=np.int64)
 
     def _with_story(self, story_id: str, info: StoryInfo) -> Manifest:
-        entry = StoryEntry(title=info.title, content_hash=info.content_hash,
-                           chapters=info.chapters, passages=info.passages)
+        entry = StoryEntry(
+            title=info.title, content_hash=info.content_hash, chapters=info.chapters, passages=info.passages
+        )
         return self._manifest.model_copy(update={"stories": self._manifest.stories | {story_id: entry}})
 
     def _commit_meta(self, manifest: Manifest) -> None:
@@ -349,7 +387,8 @@ class Library:
             self.dense.remove_ids(faiss.IDSelectorBatch(removed))
         if vectors is not None and len(added):
             self.dense.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), added)
-        self._save_dense(self.dense, self.generation)
+        self._loaded_generation = self.generation
+        self._save_dense(self.dense, self._loaded_generation)
         self._export_manifest()
 
 
@@ -375,6 +414,16 @@ def _story_info(row: tuple[object, ...]) -> StoryInfo:
 
 
 def _passage(row: tuple[object, ...]) -> Passage:
-    keys = ("id", "story", "chapter", "chapter_title", "ordinal", "para_start", "para_end",
-            "start", "end", "text")
+    keys = (
+        "id",
+        "story",
+        "chapter",
+        "chapter_title",
+        "ordinal",
+        "para_start",
+        "para_end",
+        "start",
+        "end",
+        "text",
+    )
     return Passage.model_validate(dict(zip(keys, row, strict=True)))

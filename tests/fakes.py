@@ -13,7 +13,7 @@ from index.embedding import Vectors
 from index.models import Passage, Story
 from index.readers import read_story
 from index.search import tokenize
-from index.store import Library, StoryInfo
+from index.store import Library
 
 
 class HashEmbedder:
@@ -79,9 +79,3 @@ def put(library: Library, embedder: HashEmbedder, story: Story, *, replace: bool
     vectors = embedder.embed([p.text for p in passages])
     library.put_story(story, passages, vectors, replace=replace)
     return passages
-
-
-def put_info(library: Library, embedder: HashEmbedder, story: Story, *, replace: bool = False) -> StoryInfo:
-    """Like ``put`` but return the library's StoryInfo."""
-    passages = chunk_story(story, library.manifest.chunking)
-    return library.put_story(story, passages, embedder.embed([p.text for p in passages]), replace=replace)

@@ -45,8 +45,9 @@ def test_ask_renders_quote_citation_and_more_passages(
 
 
 def test_search_json_follows_the_contract(demo_library: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = cli(capsys, "--data-dir", str(demo_library), "search", "Why hasn't Hux slept?",
-                       "-k", "3", "--json")
+    code, out, _ = cli(
+        capsys, "--data-dir", str(demo_library), "search", "Why hasn't Hux slept?", "-k", "3", "--json"
+    )
     assert code == 0
     result = json.loads(out)
     hits = result["hits"]
@@ -60,8 +61,10 @@ def test_batch_search_answers_each_line(
     demo_library: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     batch = tmp_path / "q.jsonl"
-    lines = [{"id": "a", "question": "Who is Phasma?"},
-             {"id": 7, "question": "What does Kylo notice on Hux's jaw?", "story": "demo", "until_chapter": 1}]
+    lines = [
+        {"id": "a", "question": "Who is Phasma?"},
+        {"id": 7, "question": "What does Kylo notice on Hux's jaw?", "story": "demo", "until_chapter": 1},
+    ]
     batch.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
     code, out, _ = cli(capsys, "--data-dir", str(demo_library), "search", "--batch", str(batch), "-k", "2")
     assert code == 0
@@ -89,8 +92,18 @@ def test_ingest_folder_list_and_remove(tmp_path: Path, capsys: pytest.CaptureFix
     assert summaries["lighthouse"]["title"] == "The Lighthouse"
     assert summaries["lighthouse"]["chapters"] == 2
 
-    code, out, _ = cli(capsys, "--data-dir", data, "search", "who rowed out?", "--story", "lighthouse",
-                       "--until-chapter", "1", "--json")
+    code, out, _ = cli(
+        capsys,
+        "--data-dir",
+        data,
+        "search",
+        "who rowed out?",
+        "--story",
+        "lighthouse",
+        "--until-chapter",
+        "1",
+        "--json",
+    )
     assert code == 0
     assert {h["chapter"] for h in json.loads(out)["hits"]} == {1}
 
@@ -102,17 +115,30 @@ def test_ingest_folder_list_and_remove(tmp_path: Path, capsys: pytest.CaptureFix
 def test_unchanged_story_is_not_embedded_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = str(tmp_path / "lib")
     cli(capsys, "--data-dir", data, "ingest", str(DEMO), "--story-id", "demo")
-    code, out, _ = cli(capsys, "--data-dir", data, "ingest", str(DEMO), "--story-id", "demo",
-                       "--replace", "--json")
+    code, out, _ = cli(
+        capsys, "--data-dir", data, "ingest", str(DEMO), "--story-id", "demo", "--replace", "--json"
+    )
     assert code == 0
     summary = json.loads(out)
     assert (summary["embedded"], summary["reused"]) == (0, summary["passages"])
 
 
-BAD_INPUTS = ["missing file", "empty file", "binary file", "folder with no stories",
-              "existing id without --replace", "unknown story", "k of zero", "negative k",
-              "empty question", "empty ask", "remove unknown", "bad story id", "data dir not writable",
-              "no library"]
+BAD_INPUTS = [
+    "missing file",
+    "empty file",
+    "binary file",
+    "folder with no stories",
+    "existing id without --replace",
+    "unknown story",
+    "k of zero",
+    "negative k",
+    "empty question",
+    "empty ask",
+    "remove unknown",
+    "bad story id",
+    "data dir not writable",
+    "no library",
+]
 
 
 def _bad_inputs(tmp: Path, data: Path) -> dict[str, list[str]]:

@@ -30,7 +30,11 @@ def _start_ingest(data: Path, *paths: Path) -> subprocess.Popen[str]:
     env = os.environ | {"PYTHONPATH": str(REPO)}
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "--data-dir", str(data), "ingest", *map(str, paths), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=data.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=data.parent,
     )
 
 
@@ -53,7 +57,9 @@ def _assert_consistent(data: Path) -> list[str]:
         library.close()
 
 
-def test_kill_mid_ingest_keeps_the_previous_library(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_kill_mid_ingest_keeps_the_previous_library(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = tmp_path / "lib"
     assert run(["--data-dir", str(data), "ingest", str(DEMO), "--story-id", "demo"]) == 0
     small = tmp_path / "a-small.txt"

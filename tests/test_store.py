@@ -11,7 +11,6 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 import pytest
-from fakes import HashEmbedder, put, story_from_text
 
 import index.store
 from index.chunking import ChunkParams, chunk_story
@@ -24,7 +23,8 @@ from index.errors import (
 )
 from index.models import Passage, Story
 from index.search import Searcher
-from index.store import DB_NAME, MANIFEST_NAME, Library
+from index.store import MANIFEST_NAME, Library
+from tests.fakes import HashEmbedder, put, story_from_text
 
 PARAMS = ChunkParams(target_chars=120)
 
@@ -161,21 +161,21 @@ def test_replace_swaps_passages_without_leftovers(tmp_path: Path, root: Path, em
     library = new_library(root, embedder)
     put(library, embedder, make_story(tmp_path, "alpha"))
     beta_passages = put(library, embedder, make_story(tmp_path, "beta"))
-    old_rowids = set(int(r) for r in library.passage_table()[0])
+    old_rowids = {int(r) for r in library.passage_table()[0]}
 
     replacement = story_from_text(tmp_path, text_for("marigold", 1, 2), story_id="alpha")
     new_passages = put(library, embedder, replacement, replace=True)
 
     rowids, texts, stories, _ = library.passage_table()
-    alpha_texts = [t for t, s in zip(texts, stories) if s == "alpha"]
+    alpha_texts = [t for t, s in zip(texts, stories, strict=True) if s == "alpha"]
     assert alpha_texts == [p.text for p in new_passages]
     assert all("marigold" in t.lower() for t in alpha_texts)
-    assert [t for t, s in zip(texts, stories) if s == "beta"] == [p.text for p in beta_passages]
+    assert [t for t, s in zip(texts, stories, strict=True) if s == "beta"] == [p.text for p in beta_passages]
     assert len(rowids) == len(new_passages) + len(beta_passages)
     assert int(library.dense.ntotal) == len(rowids)
     assert dense_ids(library) == sorted(int(r) for r in rowids)
-    beta_rowids = {int(r) for r, s in zip(rowids, stories) if s == "beta"}
-    assert set(int(r) for r in rowids) & old_rowids == beta_rowids
+    beta_rowids = {int(r) for r, s in zip(rowids, stories, strict=True) if s == "beta"}
+    assert {int(r) for r in rowids} & old_rowids == beta_rowids
     info = library.story("alpha")
     assert (info.chapters, info.passages) == (1, len(new_passages))
     assert library.manifest.stories["alpha"].content_hash == index.store.content_hash(replacement.text)
@@ -276,7 +276,7 @@ def test_not_writable_dir_is_refused(
     def no_access(path: object, mode: int, **kwargs: object) -> bool:
         return False
 
-    monkeypatch.setattr(index.store.os, "access", no_access)
+    monkeypatch.setattr("index.store.os.access", no_access)
     with pytest.raises(LibraryError, match="not writable"):
         new_library(tmp_path / "fresh", embedder)
     with pytest.raises(LibraryError, match="not writable"):
