@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from index.chunking import ChunkParams, chunk_story
 from index.embedding import SentenceTransformerEmbedder
 from index.ingest import ingest_all
-from index.readers import read_story, story_files
+from index.readers import read_story
 from index.search import Searcher
 from index.store import Library
 
@@ -39,7 +39,7 @@ def peak_rss_mib() -> float:
 
 def ingest_bench(corpus: Path, data_dir: Path, threads: int) -> None:
     t0 = time.perf_counter()
-    stories = [read_story(p) for p in story_files(corpus)]
+    stories = [read_story(p) for p in sorted(corpus.glob("*.txt"))]
     passages = [p for s in stories for p in chunk_story(s, ChunkParams())]
     read_chunk = time.perf_counter() - t0
     words = sum(len(s.text.split()) for s in stories)
@@ -61,7 +61,7 @@ def ingest_bench(corpus: Path, data_dir: Path, threads: int) -> None:
 
     library = Library.create_or_open(data_dir, embedder.model_id, embedder.dimension, ChunkParams())
     t0 = time.perf_counter()
-    ingest_all(library, embedder, [read_story(p) for p in story_files(corpus)], replace=False)
+    ingest_all(library, embedder, [read_story(p) for p in sorted(corpus.glob("*.txt"))], replace=False)
     full = time.perf_counter() - t0
     library.close()
     print(
@@ -72,9 +72,10 @@ def ingest_bench(corpus: Path, data_dir: Path, threads: int) -> None:
     print(f"peak RSS (ingest process): {peak_rss_mib():.0f} MiB")
 
 
-def latency_bench(data_dir: Path, questions_file: Path, count: int) -> None:
+def latency_bench(data_dir: Path, questions_file: Path, count: int, cache_dir: Path | None) -> None:
     questions = [json.loads(line)["question"] for line in questions_file.read_text().splitlines()][:count]
-    embedder = SentenceTransformerEmbedder(threads=1)
+    embedder = SentenceTransformerEmbedder(threads=1, query_cache_dir=cache_dir)
+    print(f"question encoder: {'ONNX Runtime' if embedder.fast_queries else 'torch'}")
     t0 = time.perf_counter()
     library = Library.open(data_dir, embedder.model_id)
     searcher = Searcher(library, embedder)
@@ -119,9 +120,18 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="torch threads for ingest")
     ap.add_argument("--data-dir", type=Path, help="keep the library here (default: a temp dir)")
     ap.add_argument("--latency-only", action="store_true", help="time queries against --data-dir")
+    ap.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path("~/.cache/storybot").expanduser(),
+        help="where the ONNX export of the question encoder is kept",
+    )
+    ap.add_argument("--torch-queries", action="store_true", help="embed questions with torch, not ONNX")
     args = ap.parse_args()
     if args.latency_only:
-        latency_bench(args.data_dir, args.questions, args.count)
+        latency_bench(
+            args.data_dir, args.questions, args.count, None if args.torch_queries else args.cache_dir
+        )
         return
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir or Path(tmp) / "library"

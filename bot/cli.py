@@ -51,14 +51,16 @@ def _positive(value: str) -> int:
 
 
 # -- building the engine ---------------------------------------------------------------------
-def _embedder(settings: Settings, *, threads: int) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(settings.embedding_model, threads=threads)
+def _embedder(settings: Settings, *, threads: int, fast: bool = False) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(
+        settings.embedding_model, threads=threads, query_cache_dir=settings.cache_dir if fast else None
+    )
 
 
 def _reader(settings: Settings) -> tuple[SentenceTransformerEmbedder, Searcher]:
     data_dir = settings.data_dir
     Library.open(data_dir).close()  # a missing library fails fast, before the model loads
-    embedder = _embedder(settings, threads=settings.query_threads)
+    embedder = _embedder(settings, threads=settings.query_threads, fast=True)
     library = Library.open(data_dir, embedder.model_id)
     return embedder, Searcher(library, embedder)
 
@@ -256,13 +258,19 @@ def _query_options(p: argparse.ArgumentParser, *, k: int) -> None:
     p.add_argument("-k", type=_positive, default=k, help=f"how many passages (default {k})")
 
 
+DATA_DIR_HELP = "the library (default $STORYBOT_DATA_DIR or ./data)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `storybot` argument parser."""
     parser = _Parser(prog="storybot", description="Answer readers' questions from a story.")
-    parser.add_argument("--data-dir", type=Path, help="the library (default $STORYBOT_DATA_DIR or ./data)")
+    parser.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
+    common = _Parser(add_help=False)
+    # Accepted after the command too; SUPPRESS keeps a value given before the command.
+    common.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help=DATA_DIR_HELP)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("ingest", help="add stories (files or folders) to the library")
+    p = sub.add_parser("ingest", parents=[common], help="add stories (files or folders) to the library")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--story-id", help="the story id (default: the file name)")
     p.add_argument("--title", help="the story title")
@@ -270,15 +278,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON summary per story")
     p.set_defaults(handler=cmd_ingest)
 
-    p = sub.add_parser("list", help="list the stories in the library")
+    p = sub.add_parser("list", parents=[common], help="list the stories in the library")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_list)
 
-    p = sub.add_parser("remove", help="remove a story from the library")
+    p = sub.add_parser("remove", parents=[common], help="remove a story from the library")
     p.add_argument("story_id", metavar="ID")
     p.set_defaults(handler=cmd_remove)
 
-    p = sub.add_parser("search", help="the passages that answer a question")
+    p = sub.add_parser("search", parents=[common], help="the passages that answer a question")
     p.add_argument("question", nargs="?")
     p.add_argument("--batch", type=Path, metavar="FILE.jsonl", help="one JSON query per line")
     p.add_argument("--json", action="store_true")
@@ -289,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("ask", cmd_ask, "answer a question as a reader sees it"),
         ("chat", cmd_chat, "ask questions one after another"),
     ):
-        p = sub.add_parser(name, help=text)
+        p = sub.add_parser(name, parents=[common], help=text)
         if name == "ask":
             p.add_argument("question")
             p.add_argument("--json", action="store_true")

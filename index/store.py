@@ -175,6 +175,11 @@ class Library:
             row = self._conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
         return int(row[0])
 
+    @property
+    def loaded_generation(self) -> int:
+        """The generation the in-memory FAISS index reflects."""
+        return self._loaded_generation
+
     def stories(self) -> list[StoryInfo]:
         """Every story, in id order."""
         with self._lock:

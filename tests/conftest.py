@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "stories" / "demo.txt"
+# One ONNX export per test session, never in the developer's own ~/.cache.
+_CACHE = Path(tempfile.mkdtemp(prefix="storybot-test-cache-"))
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +20,7 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
         if name.startswith("STORYBOT_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("STORYBOT_CACHE_DIR", str(_CACHE))
     monkeypatch.chdir(tmp_path)
 
 

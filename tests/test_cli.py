@@ -199,3 +199,39 @@ def test_library_built_with_another_model_is_a_clear_error(
     assert code == 1
     assert "some-other-model" in err
     assert "re-index" in err
+
+
+def test_chat_answers_one_question_per_line(
+    demo_library: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Who is Ben Solo?\nWho tells Hux to go to bed?\n\n"))
+    code, out, _ = cli(capsys, "--data-dir", str(demo_library), "chat", "--story", "demo", "-k", "1")
+    assert code == 0
+    assert out.count("Q: ") == 2
+    assert "Phasma tells him to go to bed" in out
+
+
+def test_data_dir_may_follow_the_command(demo_library: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "list", "--json", "--data-dir", str(demo_library))
+    assert code == 0
+    assert [s["id"] for s in json.loads(out)] == ["demo"]
+
+
+def test_data_dir_defaults_to_the_setting(
+    demo_library: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STORYBOT_DATA_DIR", str(demo_library))
+    code, out, _ = cli(capsys, "list")
+    assert code == 0
+    assert out.startswith("demo: ")
+
+
+def test_not_utf8_story_is_read_with_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    story = tmp_path / "latin.txt"
+    story.write_bytes("Chapter 1\n\nThe caf\xe9 was \x93closed\x94 that night.\n".encode("latin-1"))
+    code, _, err = cli(capsys, "--data-dir", str(tmp_path / "lib"), "ingest", str(story))
+    assert code == 0
+    assert "warning" in err
+    assert "UTF-8" in err
