@@ -6,9 +6,9 @@ Pure functions: no vectors, no files. Every passage satisfies ``story.text[start
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import groupby, pairwise
 
 from pydantic import Field
 
@@ -163,34 +163,32 @@ def chapter_spans(text: str, chapter: Chapter, params: ChunkParams) -> list[Span
 def _units(spans: list[Span], target: int) -> list[tuple[int, int]]:
     """Group spans into packing units: a whole paragraph when it fits, else single sentences."""
     units: list[tuple[int, int]] = []
-    i = 0
-    while i < len(spans):
-        j = i
-        while j < len(spans) and spans[j].para == spans[i].para:
-            j += 1
+    for i, j in _runs(spans, lambda s: s.para):
         if spans[j - 1].end - spans[i].start <= target:
             units.append((i, j))
         else:
             units.extend((n, n + 1) for n in range(i, j))
-        i = j
     return units
+
+
+def _runs(spans: list[Span], key: Callable[[Span], int]) -> Iterator[tuple[int, int]]:
+    """[first, last) index ranges of consecutive spans that share a key."""
+    first = 0
+    for _, group in groupby(spans, key):
+        last = first + sum(1 for _ in group)
+        yield first, last
+        first = last
 
 
 def pack(spans: list[Span], params: ChunkParams) -> list[tuple[int, int]]:
     """Pack sentence spans into passages as [first, last) span index ranges.
 
-    Each scene is cut into the fewest passages of at most ``target_chars`` that its units allow,
-    with the cuts placed near equal shares, preferring paragraph ends: balanced passages leave no
-    stub at a scene's end and no passage ever straddles a scene break.
+    Scenes are packed one by one (see ``_pack_scene``), so no passage straddles a scene break;
+    with ``overlap_sentences`` a passage also repeats the last sentences of its predecessor.
     """
     ranges: list[tuple[int, int]] = []
-    first = 0
-    while first < len(spans):
-        last = first
-        while last < len(spans) and spans[last].scene == spans[first].scene:
-            last += 1
+    for first, last in _runs(spans, lambda s: s.scene):
         ranges += _pack_scene(spans, first, last, params.target_chars)
-        first = last
     if params.overlap_sentences:
         n = params.overlap_sentences
         ranges = [ranges[0]] + [
