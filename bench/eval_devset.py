@@ -194,20 +194,24 @@ def sweep(
     root: Path, stories: list[dict[str, Any]], questions: list[dict[str, Any]], embedder: CachingEmbedder
 ) -> None:
     print(
-        f"{'target':>6}{'ovl':>4}{'mean':>6}{'w':>6}{'sent':>6} | per-story R@1 R@5 MRR AC@5"
-        " AC@2k | pooled R@5 AC@5"
+        f"{'target':>6}{'ovl':>4}{'mean':>6}{'w':>6}{'sent':>6}{'k1':>5}{'b':>6} | per-story R@1 R@5 MRR"
+        " AC@5 AC@2k | pooled R@5 AC@5"
     )
-    for target, overlap in itertools.product((400, 500, 600, 700), (0, 1)):
+    fusion = [
+        *itertools.product((0.35, 0.45, 0.55), (0.3, 0.5, 0.7), (1.2,), (0.75,)),
+        *itertools.product((0.45,), (0.5,), (0.9, 1.5), (0.5, 0.75, 0.9)),
+    ]
+    for target, overlap in itertools.product((500, 600, 700), (0,)):
         chunk = ChunkParams(target_chars=target, overlap_sentences=overlap)
         with tempfile.TemporaryDirectory() as tmp:
             lib, lengths = build(root, stories, chunk, embedder, Path(tmp))
-            for w, sw in itertools.product((0.35, 0.45, 0.55), (0.0, 0.5)):
-                params = SearchParams(dense_weight=w, sentence_weight=sw)
+            for w, sw, k1, b in fusion:
+                params = SearchParams(dense_weight=w, sentence_weight=sw, k1=k1, b=b)
                 searcher = Searcher(lib, embedder, params)
                 s = run(searcher, questions, pooled=False)["all"]
                 p = run(searcher, questions, pooled=True)["all"]
                 print(
-                    f"{target:>6}{overlap:>4}{statistics.mean(lengths):>6.0f}{w:>6}{sw:>6} | "
+                    f"{target:>6}{overlap:>4}{statistics.mean(lengths):>6.0f}{w:>6}{sw:>6}{k1:>5}{b:>6} | "
                     f"{s['r@1']:.3f} {s['r@5']:.3f} {s['mrr@5']:.3f} {s['ac@5']:.3f} {s['ac@2k']:.3f}"
                     f" | {p['r@5']:.3f} {p['ac@5']:.3f}",
                     flush=True,

@@ -34,6 +34,12 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def peak_rss_mib() -> float:
+    # VmHWM is this process's own high-water mark; ru_maxrss carries a parent's peak over a fork.
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -127,6 +133,7 @@ def main() -> None:
         help="where the ONNX export of the question encoder is kept",
     )
     ap.add_argument("--torch-queries", action="store_true", help="embed questions with torch, not ONNX")
+    ap.add_argument("--busy", type=int, default=0, help="busy-loop processes to run during the latency test")
     args = ap.parse_args()
     if args.latency_only:
         latency_bench(

@@ -18,7 +18,7 @@ from index.models import Chapter, Frozen, Passage, Story
 class ChunkParams(Frozen):
     """How a chapter is cut into passages; recorded in the library's manifest."""
 
-    target_chars: int = Field(default=600, ge=80, le=4000)
+    target_chars: int = Field(default=700, ge=80, le=4000)
     overlap_sentences: int = Field(default=0, ge=0, le=3)
 
 

@@ -32,7 +32,7 @@ _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 class SearchParams(Frozen):
     """Fusion settings, chosen by measurement on the devset (see bench/eval_devset.py)."""
 
-    dense_weight: float = Field(default=0.45, ge=0.0, le=1.0)
+    dense_weight: float = Field(default=0.35, ge=0.0, le=1.0)
     k1: float = Field(default=1.2, gt=0.0)
     b: float = Field(default=0.75, ge=0.0, le=1.0)
     # Share of the lexical score taken from the passage's best-matching single sentence: a

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "stories" / "demo.txt"
-# One ONNX export per test session, never in the developer's own ~/.cache.
-_CACHE = Path(tempfile.mkdtemp(prefix="storybot-test-cache-"))
+
+
+@pytest.fixture(scope="session")
+def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export per test session, never in the developer's own ~/.cache."""
+    return tmp_path_factory.mktemp("model-cache")
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _model_cache: Path) -> None:
     """Keep a developer's STORYBOT_* variables and .env out of the tests."""
     for name in list(os.environ):
         if name.startswith("STORYBOT_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("STORYBOT_CACHE_DIR", str(_CACHE))
+    monkeypatch.setenv("STORYBOT_CACHE_DIR", str(_model_cache))
     monkeypatch.chdir(tmp_path)
 
 
