@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.chunking import paragraphs, sentences
+from index.chunking import text_sentences
 from index.embedding import Embedder
 from index.models import Frozen, Hit
 from index.search import Query, Searcher, tokenize
@@ -35,10 +35,7 @@ class Answer(Frozen):
 def passage_sentences(hit: Hit) -> list[tuple[int, int]]:
     """Sentence spans of a hit's passage, as story offsets."""
     p = hit.passage
-    spans = []
-    for a, b in paragraphs(p.text, 0, len(p.text)):
-        spans += [(p.start + s, p.start + e) for s, e in sentences(p.text, a, b)]
-    return spans
+    return [(p.start + a, p.start + b) for a, b in text_sentences(p.text)]
 
 
 class Answerer:

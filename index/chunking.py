@@ -139,6 +139,11 @@ def sentences(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     yield from _trimmed(text, pos, end)
 
 
+def text_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of a short text (a passage), paragraph by paragraph."""
+    return [span for a, b in paragraphs(text, 0, len(text)) for span in sentences(text, a, b)]
+
+
 def _split_long(text: str, start: int, end: int, limit: int) -> Iterator[tuple[int, int]]:
     """Cut an over-long sentence at whitespace so no piece exceeds ``limit`` characters."""
     while end - start > limit:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
-from index.chunking import paragraphs, sentences
+from index.chunking import text_sentences
 from index.embedding import Embedder, Vectors
 from index.errors import InputError, UnknownStoryError
 from index.models import Frozen, Hit, Passage
@@ -82,11 +82,7 @@ class Searcher:
             sent_tokens: list[list[str]] = []
             for i, text in enumerate(texts):
                 first_sentence[i] = len(sent_tokens)
-                sent_tokens += [
-                    tokenize(text[a:b])
-                    for p0, p1 in paragraphs(text, 0, len(text))
-                    for a, b in sentences(text, p0, p1)
-                ] or [[]]
+                sent_tokens += [tokenize(text[a:b]) for a, b in text_sentences(text)] or [[]]
             sent_bm25.index(sent_tokens, show_progress=False)
         story_arr = np.array(stories, dtype=object)
         by_story = {s: np.flatnonzero(story_arr == s) for s in set(stories)}

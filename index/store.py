@@ -13,7 +13,6 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from index.embedding import Vectors
 from index.errors import LibraryError, ModelMismatchError, StoryExistsError, UnknownStoryError
 from index.models import Frozen, Passage, Story
 from index.schema import FORMAT_VERSION, PASSAGE_COLUMNS, SCHEMA, Manifest, StoryEntry
+from index.sqlite_io import atomic_write, check_writable, connect, has_manifest, transaction
 
 DB_NAME = "library.sqlite"
 MANIFEST_NAME = "manifest.json"
@@ -49,37 +49,6 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA synchronous=FULL")
-        _has_manifest(conn)
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise LibraryError(f"{path} is not a storybot library ({exc})") from exc
-    return conn
-
-
-def _check_writable(root: Path) -> None:
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise LibraryError(f"cannot create data dir {root}: {exc.strerror}") from exc
-    if not os.access(root, os.W_OK | os.X_OK):
-        raise LibraryError(f"data dir {root} is not writable")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 class Library:
     """One data directory: several stories embedded with one model."""
 
@@ -98,8 +67,8 @@ class Library:
         db = root / DB_NAME
         if not db.is_file():
             raise LibraryError(f"no library in {root}: run 'storybot ingest' first")
-        conn = _connect(db)
-        if not _has_manifest(conn):
+        conn = connect(db)
+        if not has_manifest(conn):
             conn.close()
             raise LibraryError(f"no library in {root}: run 'storybot ingest' first")
         manifest = cls._read_manifest(conn, root)
@@ -115,14 +84,14 @@ class Library:
     @classmethod
     def create_or_open(cls, root: Path, model_id: str, dimension: int, chunking: ChunkParams) -> Library:
         """Open a library for writing, creating it with this model and chunking if new."""
-        _check_writable(root)
-        conn = _connect(root / DB_NAME)
-        if _has_manifest(conn):
+        check_writable(root)
+        conn = connect(root / DB_NAME)
+        if has_manifest(conn):
             conn.close()
             return cls.open(root, model_id)
         # No manifest: a new library, or one whose first commit never happened (a killed ingest).
         manifest = Manifest(model=model_id, dimension=dimension, chunking=chunking)
-        with _transaction(conn):
+        with transaction(conn):
             for statement in SCHEMA.split(";"):
                 conn.execute(statement)
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('generation', '0')")
@@ -259,7 +228,7 @@ class Library:
 
     def _save_dense(self, index: faiss.Index, generation: int) -> None:
         path = self._dense_path(generation)
-        _atomic_write(path, faiss.serialize_index(index).tobytes())
+        atomic_write(path, faiss.serialize_index(index).tobytes())
         for old in self.root.glob("vectors.*.faiss"):
             if old != path:
                 old.unlink(missing_ok=True)
@@ -267,7 +236,7 @@ class Library:
     def _export_manifest(self) -> None:
         # A human-readable copy for admins and `doctor`; SQLite's copy is the authority.
         data = self._manifest.model_dump(mode="json") | {"generation": self.generation}
-        _atomic_write(self.root / MANIFEST_NAME, json.dumps(data, indent=2).encode())
+        atomic_write(self.root / MANIFEST_NAME, json.dumps(data, indent=2).encode())
 
     # -- writing ---------------------------------------------------------------------------
     def _require_writable(self) -> None:
@@ -300,7 +269,7 @@ class Library:
                 added_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 content_hash=content_hash(story.text),
             )
-            with _transaction(self._conn):
+            with transaction(self._conn):
                 removed = self._delete_rows(story.id)
                 self._insert_story(story, info)
                 new_ids = self._insert_passages(passages, vectors)
@@ -318,7 +287,7 @@ class Library:
                 raise UnknownStoryError(f"no story '{story_id}' in the library (see 'storybot list')")
             stories = {k: v for k, v in self._manifest.stories.items() if k != story_id}
             manifest = self._manifest.model_copy(update={"stories": stories})
-            with _transaction(self._conn):
+            with transaction(self._conn):
                 removed = self._delete_rows(story_id)
                 self._commit_meta(manifest)
             self._manifest = manifest
@@ -395,22 +364,6 @@ class Library:
         self._loaded_generation = self.generation
         self._save_dense(self.dense, self._loaded_generation)
         self._export_manifest()
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _has_manifest(conn: sqlite3.Connection) -> bool:
-    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
-    return row is not None and conn.execute("SELECT 1 FROM meta WHERE key='manifest'").fetchone() is not None
 
 
 def _story_info(row: tuple[object, ...]) -> StoryInfo:
