@@ -26,26 +26,17 @@ class HashEmbedder:
     def __init__(self, dimension: int = 64, model_id: str = "fake-hash") -> None:
         if dimension < 2:
             raise ValueError("dimension must be at least 2")
-        self._dimension = dimension
-        self._model_id = model_id
+        # Plain attributes satisfy the Embedder protocol's read-only properties.
+        self.dimension = dimension
+        self.model_id = model_id
         self.calls = 0
         self.texts_embedded = 0
 
-    @property
-    def model_id(self) -> str:
-        """Name recorded in a library's manifest."""
-        return self._model_id
-
-    @property
-    def dimension(self) -> int:
-        """Length of each vector."""
-        return self._dimension
-
     def _row(self, text: str) -> Vectors:
-        row = np.zeros(self._dimension, dtype=np.float32)
+        row = np.zeros(self.dimension, dtype=np.float32)
         for token in tokenize(text):
             h = zlib.crc32(token.encode("utf-8"))
-            row[h % self._dimension] += 1.0 if (h >> 16) & 1 else -1.0
+            row[h % self.dimension] += 1.0 if (h >> 16) & 1 else -1.0
         norm = float(np.linalg.norm(row))
         if norm == 0.0:
             row[0] = 1.0  # a fixed unit vector for texts without tokens (or cancelling ones)
@@ -56,7 +47,7 @@ class HashEmbedder:
         """Embed each text as one unit-length float32 row."""
         self.calls += 1
         self.texts_embedded += len(texts)
-        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for i, text in enumerate(texts):
             out[i] = self._row(text)
         return out
