@@ -279,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_ingest)
 
     p = sub.add_parser("list", parents=[common], help="list the stories in the library")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON (the contract is in the README)")
     p.set_defaults(handler=cmd_list)
 
     p = sub.add_parser("remove", parents=[common], help="remove a story from the library")
@@ -287,9 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_remove)
 
     p = sub.add_parser("search", parents=[common], help="the passages that answer a question")
-    p.add_argument("question", nargs="?")
+    p.add_argument("question", nargs="?", help="the question, in quotes")
     p.add_argument("--batch", type=Path, metavar="FILE.jsonl", help="one JSON query per line")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON (the contract is in the README)")
     _query_options(p, k=5)
     p.set_defaults(handler=cmd_search)
 
@@ -299,8 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, parents=[common], help=text)
         if name == "ask":
-            p.add_argument("question")
-            p.add_argument("--json", action="store_true")
+            p.add_argument("question", help="the question, in quotes")
+            p.add_argument("--json", action="store_true", help="print JSON (the contract is in the README)")
         _query_options(p, k=4)
         p.set_defaults(handler=handler)
     return parser
