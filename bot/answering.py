@@ -32,12 +32,6 @@ class Answer(Frozen):
         return p.text[self.sentence_start - p.start : self.sentence_end - p.start]
 
 
-def passage_sentences(hit: Hit) -> list[tuple[int, int]]:
-    """Sentence spans of a hit's passage, as story offsets."""
-    p = hit.passage
-    return [(p.start + a, p.start + b) for a, b in text_sentences(p.text)]
-
-
 class Answerer:
     """Finds passages for a question and picks the sentence that answers inside the best one."""
 
@@ -55,14 +49,14 @@ class Answerer:
 
     def best_sentence(self, question: str, hit: Hit) -> tuple[int, int]:
         """The sentence of the passage closest to the question (cosine, nudged by shared words)."""
-        spans = passage_sentences(hit)
-        if len(spans) == 1:
-            return spans[0]
         p = hit.passage
-        texts = [p.text[a - p.start : b - p.start] for a, b in spans]
-        qvec = self.embedder.embed_query(question)[0]
-        cosines = self.embedder.embed(texts) @ qvec
-        words = set(tokenize(question))
-        overlap = np.array([len(words & set(tokenize(t))) / (len(words) or 1) for t in texts])
-        best = int(np.argmax(cosines + 0.3 * overlap))
-        return spans[best]
+        spans = text_sentences(p.text)
+        if len(spans) > 1:
+            texts = [p.text[a:b] for a, b in spans]
+            vectors = self.embedder.embed([question, *texts])  # one encoder run for all of them
+            cosines = vectors[1:] @ vectors[0]
+            words = set(tokenize(question))
+            overlap = np.array([len(words & set(tokenize(t))) / (len(words) or 1) for t in texts])
+            spans = [spans[int(np.argmax(cosines + 0.3 * overlap))]]
+        a, b = spans[0]
+        return p.start + a, p.start + b

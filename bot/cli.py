@@ -21,6 +21,7 @@ from index.errors import InputError, StorybotError
 from index.ingest import IngestSummary, ingest_all, load_stories
 from index.models import Hit
 from index.search import Query, Searcher
+from index.sqlite_io import check_writable
 from index.store import Library
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -71,6 +72,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     for story in stories:
         for warning in story.warnings:
             print(f"storybot: warning: {warning}", file=sys.stderr)
+    check_writable(settings.data_dir)  # an unusable data dir fails before the model loads
     threads = settings.ingest_threads or os.cpu_count() or 1
     embedder = _embedder(settings, threads=threads)
     library = Library.create_or_open(settings.data_dir, embedder.model_id, embedder.dimension, ChunkParams())

@@ -68,28 +68,21 @@ def ingest_story(
         and entry.content_hash == content_hash(story.text)
         and entry.title == story.title
     ):
-        return IngestSummary(
-            id=story.id,
-            title=story.title,
-            chapters=entry.chapters,
-            passages=entry.passages,
-            embedded=0,
-            reused=entry.passages,
-            seconds=round(time.perf_counter() - started, 3),
-            warnings=story.warnings,
-        )
-    passages = chunk_story(story, library.manifest.chunking)
-    if not passages:
-        raise InputError(f"{story.source or story.id} has no text to index")
-    vectors = embedder.embed([p.text for p in passages], progress=progress)
-    info = library.put_story(story, passages, vectors, replace=replace)
+        chapters, passages, embedded = entry.chapters, entry.passages, 0
+    else:
+        chunks = chunk_story(story, library.manifest.chunking)
+        if not chunks:
+            raise InputError(f"{story.source or story.id} has no text to index")
+        vectors = embedder.embed([p.text for p in chunks], progress=progress)
+        info = library.put_story(story, chunks, vectors, replace=replace)
+        chapters, passages, embedded = info.chapters, info.passages, len(chunks)
     return IngestSummary(
-        id=info.id,
-        title=info.title,
-        chapters=info.chapters,
-        passages=info.passages,
-        embedded=len(passages),
-        reused=0,
+        id=story.id,
+        title=story.title,
+        chapters=chapters,
+        passages=passages,
+        embedded=embedded,
+        reused=passages - embedded,
         seconds=round(time.perf_counter() - started, 3),
         warnings=story.warnings,
     )
