@@ -9,6 +9,10 @@ from index.embedding import Embedder
 from index.models import Frozen, Hit
 from index.search import Query, Searcher, tokenize
 
+# Below this cosine between a question and the best sentence of the top passage, the story is
+# judged not to answer it. Chosen with bench/refusal.py on the devset (see the README's figures).
+MIN_SIMILARITY = 0.35
+
 
 class Answer(Frozen):
     """What a reader is shown: the best passage, the sentence that answers, the runners-up."""
@@ -17,6 +21,8 @@ class Answer(Frozen):
     hits: tuple[Hit, ...]
     sentence_start: int = 0
     sentence_end: int = 0
+    # Cosine between the question and the answering sentence: how sure the answer is.
+    similarity: float = 0.0
 
     @property
     def found(self) -> bool:
@@ -33,30 +39,46 @@ class Answer(Frozen):
 
 
 class Answerer:
-    """Finds passages for a question and picks the sentence that answers inside the best one."""
+    """Finds passages for a question and picks the sentence that answers inside the best one.
 
-    def __init__(self, searcher: Searcher, embedder: Embedder):
+    ``min_similarity`` is the cosine below which the best sentence is judged not to answer at all,
+    and the reader is told the story does not say (see bench/refusal.py for how it was chosen).
+    """
+
+    def __init__(self, searcher: Searcher, embedder: Embedder, *, min_similarity: float = 0.0):
         self.searcher = searcher
         self.embedder = embedder
+        self.min_similarity = min_similarity
 
     def ask(self, query: Query, *, k: int = 4) -> Answer:
-        """Answer one question; an Answer with no hits when nothing is found."""
-        hits = self.searcher.search(query.question, k=k, story=query.story, until_chapter=query.until_chapter)
+        """Answer one question; an Answer with no hits when nothing relevant is found."""
+        hits = self.searcher.search_query(query, k=k)
         if not hits:
             return Answer(question=query.question, hits=())
-        start, end = self.best_sentence(query.question, hits[0])
-        return Answer(question=query.question, hits=tuple(hits), sentence_start=start, sentence_end=end)
+        start, end, similarity = self.best_sentence(query.question, hits[0])
+        if similarity < self.min_similarity:
+            return Answer(question=query.question, hits=(), similarity=similarity)
+        return Answer(
+            question=query.question,
+            hits=tuple(hits),
+            sentence_start=start,
+            sentence_end=end,
+            similarity=similarity,
+        )
 
-    def best_sentence(self, question: str, hit: Hit) -> tuple[int, int]:
-        """The sentence of the passage closest to the question (cosine, nudged by shared words)."""
+    def best_sentence(self, question: str, hit: Hit) -> tuple[int, int, float]:
+        """The sentence of the passage closest to the question (cosine, nudged by shared words).
+
+        Returns its start and end in the story, and the best cosine of any of its sentences to the
+        question: whether the passage speaks to the question at all.
+        """
         p = hit.passage
-        spans = text_sentences(p.text)
-        if len(spans) > 1:
-            texts = [p.text[a:b] for a, b in spans]
-            vectors = self.embedder.embed([question, *texts])  # one encoder run for all of them
-            cosines = vectors[1:] @ vectors[0]
-            words = set(tokenize(question))
-            overlap = np.array([len(words & set(tokenize(t))) / (len(words) or 1) for t in texts])
-            spans = [spans[int(np.argmax(cosines + 0.3 * overlap))]]
-        a, b = spans[0]
-        return p.start + a, p.start + b
+        spans = text_sentences(p.text) or [(0, len(p.text))]
+        texts = [p.text[a:b] for a, b in spans]
+        vectors = self.embedder.embed([question, *texts])  # one encoder run for all of them
+        cosines = vectors[1:] @ vectors[0]
+        words = set(tokenize(question))
+        overlap = np.array([len(words & set(tokenize(t))) / (len(words) or 1) for t in texts])
+        best = int(np.argmax(cosines + 0.3 * overlap))
+        a, b = spans[best]
+        return p.start + a, p.start + b, float(cosines.max())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import os
 import sys
 import time
@@ -13,7 +15,9 @@ from typing import NoReturn
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.answering import Answer, Answerer
+from bot.answering import MIN_SIMILARITY, Answer, Answerer
+from bot.catalog import Catalog
+from bot.client import serve
 from bot.settings import Settings
 from index.chunking import ChunkParams
 from index.embedding import SentenceTransformerEmbedder
@@ -83,6 +87,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             stories,
             replace=args.replace,
             progress=sys.stderr.isatty(),
+            guild=args.guild,
             on_done=lambda s: _report_ingest(s, args.json),
         )
     finally:
@@ -176,7 +181,7 @@ def _question(text: str | None) -> str:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     query = Query(question=_question(args.question), story=args.story, until_chapter=args.until_chapter)
     embedder, searcher = _reader(settings)
-    answer = Answerer(searcher, embedder).ask(query, k=args.k)
+    answer = Answerer(searcher, embedder, min_similarity=MIN_SIMILARITY).ask(query, k=args.k)
     if args.json:
         _emit(
             {
@@ -192,7 +197,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     embedder, searcher = _reader(settings)
-    answerer = Answerer(searcher, embedder)
+    answerer = Answerer(searcher, embedder, min_similarity=MIN_SIMILARITY)
     print("Ask about the story; an empty line or Ctrl-D ends.", file=sys.stderr)
     for line in sys.stdin:
         if not line.strip():
@@ -200,6 +205,26 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         query = Query(question=line.strip(), story=args.story, until_chapter=args.until_chapter)
         print(render_answer(answerer.ask(query, k=args.k), until_chapter=args.until_chapter), flush=True)
     return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
+    if not token:
+        raise InputError(
+            "set STORYBOT_DISCORD_TOKEN to the bot's token (the README's 'Discord setup' says how)"
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself at import
+    asyncio.run(serve(settings, lambda: _catalog(settings), token))
+    return 0
+
+
+def _catalog(settings: Settings) -> Catalog:
+    """The bot's engine: a library that may start empty (stories can be added from Discord)."""
+    embedder = _embedder(settings, threads=settings.query_threads, fast=True)
+    library = Library.create_or_open(settings.data_dir, embedder.model_id, embedder.dimension, ChunkParams())
+    answerer = Answerer(Searcher(library, embedder), embedder, min_similarity=MIN_SIMILARITY)
+    return Catalog(library, answerer, shared_stories=settings.shared_stories)
 
 
 # -- text rendering --------------------------------------------------------------------------
@@ -278,6 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="the story title")
     p.add_argument("--replace", action="store_true", help="update a story already in the library")
     p.add_argument("--json", action="store_true", help="print one JSON summary per story")
+    p.add_argument(
+        "--guild",
+        type=_positive,
+        metavar="SERVER_ID",
+        help="only this Discord server may read it (default: all)",
+    )
     p.set_defaults(handler=cmd_ingest)
 
     p = sub.add_parser("list", parents=[common], help="list the stories in the library")
@@ -305,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print JSON (the contract is in the README)")
         _query_options(p, k=4)
         p.set_defaults(handler=handler)
+    p = sub.add_parser("run", parents=[common], help="run the Discord bot (needs STORYBOT_DISCORD_TOKEN)")
+    p.set_defaults(handler=cmd_run)
     return parser
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import discord
+from discord import app_commands
 
 from bot.answering import Answer
-from index.models import Passage
+from index.models import Hit, Passage
+from index.store import StoryInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +222,9 @@ def _description(answer: Answer) -> str:
     return truncate(text, limit)
 
 
-def answer_embed(answer: Answer, *, story_title: str, until_chapter: int | None = None) -> discord.Embed:
+def answer_embed(
+    answer: Answer, *, story_title: str, until_chapter: int | None = None, pages: int = 1
+) -> discord.Embed:
     """Build the embed for an answer: quoted passage, citation, runners-up; within Discord's limits."""
     title = truncate(escape_story_text(story_title).replace("\n\n", " "), LIMITS.embed_title) or None
     where = f", up to chapter {until_chapter}" if until_chapter is not None else ""
@@ -232,8 +237,51 @@ def answer_embed(answer: Answer, *, story_title: str, until_chapter: int | None 
             excerpt = truncate(escape_story_text(hit.passage.text), _ALSO_EXCERPT) or "…"
             name = truncate(f"Also: {cite(hit.passage)}", LIMITS.field_name)
             embed.add_field(name=name, value=excerpt, inline=False)
-    if until_chapter is not None:
-        embed.set_footer(text=f"Up to chapter {until_chapter}")
+    _footer(embed, 1, pages, until_chapter)
+    return fit_embed(embed)
+
+
+def passage_embed(
+    hit: Hit, *, story_title: str, position: int, pages: int, until_chapter: int | None = None
+) -> discord.Embed:
+    """One more passage as a page of its own: quoted in full and cited."""
+    title = truncate(escape_story_text(story_title).replace("\n\n", " "), LIMITS.embed_title) or None
+    room = LIMITS.embed_description - 200  # quoting adds "> " to every paragraph
+    embed = discord.Embed(
+        title=title, description=_quote(truncate(escape_story_text(hit.passage.text), room))
+    )
+    embed.add_field(name="Source", value=cite(hit.passage), inline=False)
+    _footer(embed, position, pages, until_chapter)
+    return fit_embed(embed)
+
+
+def _footer(embed: discord.Embed, position: int, pages: int, until_chapter: int | None) -> None:
+    parts = [f"Passage {position} of {pages}"] if pages > 1 else []
+    parts += [f"Up to chapter {until_chapter}"] if until_chapter is not None else []
+    if parts:
+        embed.set_footer(text=" · ".join(parts))
+
+
+def stories_embed(stories: Sequence[StoryInfo], *, server: str) -> discord.Embed:
+    """The stories a server can read, one line each, within the description limit."""
+    embed = discord.Embed(title=truncate(f"Stories in {escape_story_text(server)}", LIMITS.embed_title))
+    if not stories:
+        embed.description = "No stories yet. An admin can add one with `/story add`."
+        return embed
+    lines = []
+    for s in stories:
+        shared = " · shared" if s.guild is None else ""
+        title = truncate(escape_story_text(s.title).replace("\n\n", " "), 200)
+        chapters = f"{s.chapters} chapter" + ("" if s.chapters == 1 else "s")
+        lines.append(f"**{title}** (`{s.id}`): {chapters}, {s.words:,} words{shared}")
+    shown: list[str] = []
+    room = LIMITS.embed_description - 40
+    for i, line in enumerate(lines):
+        if sum(len(x) + 1 for x in shown) + len(line) > room:
+            shown.append(f"…and {len(lines) - i} more")
+            break
+        shown.append(line)
+    embed.description = "\n".join(shown)
     return fit_embed(embed)
 
 
@@ -286,3 +334,36 @@ def content_chunks(text: str, limit: int = LIMITS.content) -> list[str]:
         chunks.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     return [*chunks, rest] if rest else chunks
+
+
+def answer_pages(
+    answer: Answer, *, titles: Mapping[str, str], until_chapter: int | None = None, story: str | None = None
+) -> list[discord.Embed]:
+    """The answer, then one page per further passage; ``titles`` maps story ids to titles."""
+    if not answer.found:
+        return [answer_embed(answer, story_title=titles.get(story or "", ""), until_chapter=until_chapter)]
+    pages = len(answer.hits)
+    first = answer_embed(
+        answer,
+        story_title=titles.get(answer.hits[0].passage.story, ""),
+        until_chapter=until_chapter,
+        pages=pages,
+    )
+    rest = [
+        passage_embed(
+            hit,
+            story_title=titles.get(hit.passage.story, ""),
+            position=i,
+            pages=pages,
+            until_chapter=until_chapter,
+        )
+        for i, hit in enumerate(answer.hits[1:], 2)
+    ]
+    return [first, *rest]
+
+
+def story_choices(stories: Sequence[StoryInfo], current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete choices: stories whose title or id contains what the user typed, at most 25."""
+    typed = current.casefold().strip()
+    matches = [s for s in stories if typed in s.title.casefold() or typed in s.id]
+    return [app_commands.Choice(name=truncate(s.title, 100) or s.id, value=s.id) for s in matches[:25]]

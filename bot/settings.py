@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embedding import DEFAULT_MODEL
@@ -26,3 +26,33 @@ class Settings(BaseSettings):
     )
     query_threads: int = Field(default=1, ge=1, description="torch threads while answering questions")
     ingest_threads: int = Field(default=0, ge=0, description="torch threads while ingesting; 0 = all cores")
+
+    # -- Discord ------------------------------------------------------------------------------
+    discord_token: SecretStr | None = Field(
+        default=None, description="the bot token (Developer Portal → Bot)"
+    )
+    discord_api_base: str = Field(
+        default="https://discord.com/api/v10",
+        description="Discord's REST base URL; point it at a REST proxy or a test double",
+    )
+    discord_gateway_url: str = Field(
+        default="wss://gateway.discord.gg/", description="Discord's gateway websocket URL"
+    )
+    sync_commands: bool = Field(
+        default=True, description="register the slash commands with Discord at start-up"
+    )
+    shared_stories: bool = Field(
+        default=True,
+        description="whether every server may read stories ingested with the CLI without --guild",
+    )
+    max_upload_mb: float = Field(default=10.0, gt=0, description="largest file `/story add` accepts, in MB")
+    cooldown_questions: int = Field(
+        default=5, ge=1, description="questions a user may ask per cooldown window"
+    )
+    cooldown_seconds: float = Field(default=30.0, gt=0, description="the cooldown window, in seconds")
+    page_timeout: float = Field(
+        default=600.0, gt=0, description="seconds the Next/Previous buttons of an answer stay usable"
+    )
+    log_questions: bool = Field(
+        default=False, description="include the question's text in the per-question log line"
+    )

@@ -57,9 +57,15 @@ def check_new(library: Library, stories: Sequence[Story], *, replace: bool) -> N
 
 
 def ingest_story(
-    library: Library, embedder: Embedder, story: Story, *, replace: bool, progress: bool = False
+    library: Library,
+    embedder: Embedder,
+    story: Story,
+    *,
+    replace: bool,
+    progress: bool = False,
+    guild: int | None = None,
 ) -> IngestSummary:
-    """Chunk, embed and store one story; an unchanged story is left as it is."""
+    """Chunk, embed and store one story (``guild`` owns it, if given); leave an unchanged one as it is."""
     started = time.perf_counter()
     entry = library.manifest.stories.get(story.id)
     if (
@@ -67,6 +73,7 @@ def ingest_story(
         and entry is not None
         and entry.content_hash == content_hash(story.text)
         and entry.title == story.title
+        and library.story(story.id).guild == guild
     ):
         chapters, passages, embedded = entry.chapters, entry.passages, 0
     else:
@@ -74,7 +81,7 @@ def ingest_story(
         if not chunks:
             raise InputError(f"{story.source or story.id} has no text to index")
         vectors = embedder.embed([p.text for p in chunks], progress=progress)
-        info = library.put_story(story, chunks, vectors, replace=replace)
+        info = library.put_story(story, chunks, vectors, replace=replace, guild=guild)
         chapters, passages, embedded = info.chapters, info.passages, len(chunks)
     return IngestSummary(
         id=story.id,
@@ -95,13 +102,14 @@ def ingest_all(
     *,
     replace: bool,
     progress: bool = False,
+    guild: int | None = None,
     on_done: Callable[[IngestSummary], None] | None = None,
 ) -> list[IngestSummary]:
     """Ingest several stories with one model; each commits on its own."""
     check_new(library, stories, replace=replace)
     summaries = []
     for story in stories:
-        summary = ingest_story(library, embedder, story, replace=replace, progress=progress)
+        summary = ingest_story(library, embedder, story, replace=replace, progress=progress, guild=guild)
         summaries.append(summary)
         if on_done is not None:
             on_done(summary)

@@ -122,7 +122,9 @@ def _load(
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         encoder = OnnxQueryEncoder(session, model.tokenizer, model.max_seq_length or 512)
-        reference = model.encode(list(_PROBES), convert_to_numpy=True, normalize_embeddings=True)
+        reference = model.encode(
+            list(_PROBES), convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        )
         agreement = float(np.min(np.sum(encoder(list(_PROBES)) * reference, axis=1)))
         if agreement < 0.9999:
             log.warning("ONNX query encoder disagrees with torch (cosine %.5f); using torch", agreement)

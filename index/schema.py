@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS stories (
     passages INTEGER NOT NULL,
     words INTEGER NOT NULL,
     added_at TEXT NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    guild INTEGER
 );
 CREATE TABLE IF NOT EXISTS chapters (
     story TEXT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
@@ -47,6 +48,9 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_by_story ON passages (story, chapter, ordinal);
 """
+
+# Columns added after format 1 shipped: (table, column, declaration), applied by ``migrate``.
+ADDED_COLUMNS = (("stories", "guild", "INTEGER"),)
 
 PASSAGE_COLUMNS = "pid, story, chapter, chapter_title, ordinal, para_start, para_end, start, end, text"
 

@@ -46,6 +46,8 @@ class Query(Frozen):
     question: str
     story: str | None = None
     until_chapter: int | None = None
+    # When set, only these stories are searched (a Discord server's own and shared stories).
+    stories: tuple[str, ...] | None = None
 
 
 def tokenize(text: str) -> list[str]:
@@ -93,13 +95,18 @@ class Searcher:
             self._rows_generation = -1
 
     # -- scope -----------------------------------------------------------------------------
-    def _scope(self, story: str | None, until_chapter: int | None) -> Positions:
+    def _scope(self, query: Query) -> Positions:
+        story, until_chapter = query.story, query.until_chapter
         if story is None:
             positions: Positions = np.arange(len(self._rowids), dtype=np.int64)
         elif story in self._by_story:
             positions = self._by_story[story]
         else:
             raise UnknownStoryError(f"no story '{story}' in the library (see 'storybot list')")
+        if query.stories is not None:
+            allowed = [self._by_story[s] for s in query.stories if s in self._by_story]
+            within = np.concatenate(allowed) if allowed else np.zeros(0, dtype=np.int64)
+            positions = positions[np.isin(positions, within)]
         if until_chapter is not None:
             positions = positions[self._chapters[positions] <= until_chapter]
         return positions
@@ -153,7 +160,11 @@ class Searcher:
         self, question: str, *, k: int = 5, story: str | None = None, until_chapter: int | None = None
     ) -> list[Hit]:
         """Return up to k de-duplicated hits for one question."""
-        return self.search_many([Query(question=question, story=story, until_chapter=until_chapter)], k=k)[0]
+        return self.search_query(Query(question=question, story=story, until_chapter=until_chapter), k=k)
+
+    def search_query(self, query: Query, *, k: int = 5) -> list[Hit]:
+        """Return up to k de-duplicated hits for one query."""
+        return self.search_many([query], k=k)[0]
 
     def search_many(self, queries: Sequence[Query], *, k: int = 5) -> list[list[Hit]]:
         """Answer several queries, embedding their questions in one batch."""
@@ -165,11 +176,12 @@ class Searcher:
             if q.until_chapter is not None and q.until_chapter < 1:
                 raise InputError("until_chapter must be 1 or more")
         vectors = self.embedder.embed([q.question for q in queries])
-        with self._lock:
+        # A write in another thread (a Discord upload) resizes FAISS's storage, which _dense reads.
+        with self._lock, self.library.locked():
             return [self._rank(vectors[i : i + 1], q, k) for i, q in enumerate(queries)]
 
     def _rank(self, qvec: Vectors, query: Query, k: int) -> list[Hit]:
-        scope = self._scope(query.story, query.until_chapter)
+        scope = self._scope(query)
         if len(scope) == 0:
             return []
         fused = self._fuse(self._dense(qvec, scope), self._lexical(query.question, scope))

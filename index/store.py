@@ -13,6 +13,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from index.chunking import ChunkParams
 from index.embedding import Vectors
 from index.errors import LibraryError, ModelMismatchError, StoryExistsError, UnknownStoryError
 from index.models import Frozen, Passage, Story
-from index.schema import FORMAT_VERSION, PASSAGE_COLUMNS, SCHEMA, Manifest, StoryEntry
+from index.schema import ADDED_COLUMNS, FORMAT_VERSION, PASSAGE_COLUMNS, SCHEMA, Manifest, StoryEntry
 from index.sqlite_io import atomic_write, check_writable, connect, has_manifest, transaction
 
 DB_NAME = "library.sqlite"
@@ -42,6 +43,8 @@ class StoryInfo(Frozen):
     words: int
     added_at: str
     content_hash: str
+    # The Discord server the story was added in; None for a story every server may read.
+    guild: int | None = None
 
 
 def content_hash(text: str) -> str:
@@ -72,6 +75,12 @@ class Library:
             conn.close()
             raise LibraryError(f"no library in {root}: run 'storybot ingest' first")
         manifest = cls._read_manifest(conn, root)
+        writable = os.access(root, os.W_OK)
+        try:
+            _migrate(conn, root, writable)
+        except LibraryError:
+            conn.close()
+            raise
         if model_id is not None and manifest.model != model_id:
             conn.close()
             raise ModelMismatchError(
@@ -79,7 +88,7 @@ class Library:
                 f"Use that model (STORYBOT_EMBEDDING_MODEL={manifest.model}), or re-index into a new "
                 "data dir: storybot ingest STORIES --data-dir NEW_DIR"
             )
-        return cls(root, conn, manifest, writable=os.access(root, os.W_OK))
+        return cls(root, conn, manifest, writable=writable)
 
     @classmethod
     def create_or_open(cls, root: Path, model_id: str, dimension: int, chunking: ChunkParams) -> Library:
@@ -132,6 +141,10 @@ class Library:
             self._conn.close()
 
     # -- reading ---------------------------------------------------------------------------
+    def locked(self) -> AbstractContextManager[bool]:
+        """Hold the library still: no write or reload changes ``dense`` while this is held."""
+        return self._lock
+
     @property
     def manifest(self) -> Manifest:
         """The manifest as of the last commit."""
@@ -152,10 +165,7 @@ class Library:
     def stories(self) -> list[StoryInfo]:
         """Every story, in id order."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, title, source, chapters, passages, words, added_at, content_hash "
-                "FROM stories ORDER BY id"
-            ).fetchall()
+            rows = self._conn.execute(f"SELECT {_STORY_COLUMNS} FROM stories ORDER BY id").fetchall()
         return [_story_info(row) for row in rows]
 
     def story(self, story_id: str) -> StoryInfo:
@@ -244,9 +254,15 @@ class Library:
             raise LibraryError(f"data dir {self.root} is not writable")
 
     def put_story(
-        self, story: Story, passages: Sequence[Passage], vectors: Vectors, *, replace: bool
+        self,
+        story: Story,
+        passages: Sequence[Passage],
+        vectors: Vectors,
+        *,
+        replace: bool,
+        guild: int | None = None,
     ) -> StoryInfo:
-        """Add a story (or replace it, when ``replace``) with its passages and their vectors."""
+        """Add a story (or replace it, when ``replace``) with its passages and vectors; ``guild`` owns it."""
         self._require_writable()
         if vectors.shape != (len(passages), self._manifest.dimension):
             raise LibraryError(
@@ -268,6 +284,7 @@ class Library:
                 words=len(story.text.split()),
                 added_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 content_hash=content_hash(story.text),
+                guild=guild,
             )
             with transaction(self._conn):
                 removed = self._delete_rows(story.id)
@@ -301,18 +318,8 @@ class Library:
 
     def _insert_story(self, story: Story, info: StoryInfo) -> None:
         self._conn.execute(
-            "INSERT INTO stories VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                info.id,
-                info.title,
-                info.source,
-                info.content_hash,
-                info.chapters,
-                info.passages,
-                info.words,
-                info.added_at,
-                story.text,
-            ),
+            f"INSERT INTO stories ({_STORY_COLUMNS}, text) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (*(getattr(info, key) for key in _STORY_KEYS), story.text),
         )
         self._conn.executemany(
             "INSERT INTO chapters VALUES (?,?,?,?,?,?)",
@@ -366,9 +373,24 @@ class Library:
         self._export_manifest()
 
 
+_STORY_KEYS = ("id", "title", "source", "chapters", "passages", "words", "added_at", "content_hash", "guild")
+_STORY_COLUMNS = ", ".join(_STORY_KEYS)
+
+
 def _story_info(row: tuple[object, ...]) -> StoryInfo:
-    keys = ("id", "title", "source", "chapters", "passages", "words", "added_at", "content_hash")
-    return StoryInfo.model_validate(dict(zip(keys, row, strict=True)))
+    return StoryInfo.model_validate(dict(zip(_STORY_KEYS, row, strict=True)))
+
+
+def _migrate(conn: sqlite3.Connection, root: Path, writable: bool) -> None:
+    """Add columns that newer versions of format 1 use; a read-only old library is an error."""
+    for table, column, declaration in ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column in present:
+            continue
+        if not writable:
+            raise LibraryError(f"the library in {root} needs an upgrade: open it once with write access")
+        with transaction(conn):
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 def _passage(row: tuple[object, ...]) -> Passage:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -399,3 +400,27 @@ def test_wrong_vector_dimension_leaves_library_intact(
     library.close()
     assert snapshot(Library.open(root))[:5] == before[:5]
     assert isinstance(error, LibraryError), repr(error)
+
+
+def test_a_library_from_before_guild_scope_is_upgraded_on_open(
+    tmp_path: Path, root: Path, embedder: HashEmbedder
+) -> None:
+    library = new_library(root, embedder)
+    put(library, embedder, make_story(tmp_path, "old"))
+    library.close()
+    conn = sqlite3.connect(root / "library.sqlite")
+    conn.execute("ALTER TABLE stories DROP COLUMN guild")  # the table as the first release wrote it
+    conn.commit()
+    conn.close()
+    reopened = Library.open(root, embedder.model_id)
+    assert [(s.id, s.guild) for s in reopened.stories()] == [("old", None)]
+    reopened.close()
+
+
+def test_a_story_keeps_the_server_that_owns_it(tmp_path: Path, root: Path, embedder: HashEmbedder) -> None:
+    library = new_library(root, embedder)
+    story = make_story(tmp_path, "mine")
+    passages = chunk_story(story, PARAMS)
+    library.put_story(story, passages, embedder.embed([p.text for p in passages]), replace=False, guild=42)
+    library.close()
+    assert Library.open(root).story("mine").guild == 42
