@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DATA := data/demo
 
-.PHONY: demo test lint typecheck bench-quality bench-speed clean
+.PHONY: demo test lint typecheck bench-quality bench-speed bench-discord bench-refusal clean
 
 demo: $(STAMP)
 	$(BIN)/storybot --data-dir $(DEMO_DATA) ingest stories/demo.txt --story-id demo \
@@ -29,6 +29,12 @@ bench-quality: $(STAMP)
 
 bench-speed: $(STAMP)
 	$(BIN)/python bench/speed.py
+
+bench-discord: $(STAMP)
+	$(BIN)/python bench/discord_latency.py
+
+bench-refusal: $(STAMP)
+	$(BIN)/python bench/refusal.py
 
 # torch first, pinned: the CPU build. An unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml

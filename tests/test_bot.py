@@ -236,3 +236,17 @@ def test_after_a_dropped_connection_the_bot_resumes_and_keeps_answering(
         assert fake.identify_count == 1
 
     run_with_bot(tmp_path, demo_library, body)
+
+
+def test_a_private_question_gets_an_answer_only_the_asker_sees(tmp_path: Path, demo_library: Path) -> None:
+    async def body(fake: FakeDiscord) -> None:
+        asked = [option("question", "Why hasn't Hux slept?"), option("private", True)]
+        payload = fake.slash_interaction("ask", asked, user_id=READER)
+        await fake.dispatch("INTERACTION_CREATE", payload)
+        callback = await fake.wait_for_callback(payload)
+        assert callback.json["data"]["flags"] & MESSAGE_FLAG_EPHEMERAL
+        answer = await fake.wait_for_response(payload, timeout=10)
+        assert answer["flags"] & MESSAGE_FLAG_EPHEMERAL
+        assert "slept" in embed_text(answer)
+
+    run_with_bot(tmp_path, demo_library, body)

@@ -72,6 +72,9 @@ def test_an_admin_adds_a_story_that_only_that_server_can_read(tmp_path: Path, de
         await fake.wait_until(lambda: "Added" in _original(fake, add), timeout=60)
         assert fake.find("GET", r"/attachments/\d+-lantern.txt$")
         assert "`lantern`" in _original(fake, add)
+        edits = [r.json["content"] for r in fake.find("PATCH", r"/webhooks/\d+/[^/]+/messages/@original$")]
+        assert edits[0].startswith("Reading lantern.txt")  # progress shows before the result
+        assert edits[-1].startswith("Added **Lantern**")
 
         ask = [option("question", "Who kept the copper lantern?"), option("story", "lantern")]
         here = fake.slash_interaction("ask", ask, user_id=READER)

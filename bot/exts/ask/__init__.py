@@ -129,13 +129,17 @@ class Ask(commands.Cog):
         """Search in a worker thread, build the pages, and log one line about it."""
         started = time.perf_counter()
         catalog = self.bot.catalog
-        answer: Answer | None = None
+
+        def work() -> tuple[Answer, dict[str, str]]:
+            # One worker-thread job per question: a second job would queue behind a burst's first ones.
+            answer = catalog.ask(question, guild=guild, story=story, until_chapter=until_chapter)
+            return answer, {s.id: s.title for s in catalog.visible(guild)}
+
+        outcome: tuple[Answer, dict[str, str]] | None = None
         try:
-            answer = await asyncio.to_thread(
-                catalog.ask, question, guild=guild, story=story, until_chapter=until_chapter
-            )
-            titles = {s.id: s.title for s in await asyncio.to_thread(catalog.visible, guild)}
+            outcome = await asyncio.to_thread(work)
         finally:
+            answer = outcome[0] if outcome else None
             log.info(
                 "question guild=%s via=%s ms=%.0f hits=%s found=%s%s",
                 guild,
@@ -145,7 +149,8 @@ class Ask(commands.Cog):
                 answer.found if answer else "error",
                 f" text={question!r}" if self.bot.settings.log_questions else "",
             )
-        return answer, answer_pages(answer, titles=titles, until_chapter=until_chapter, story=story)
+        found, titles = outcome
+        return found, answer_pages(found, titles=titles, until_chapter=until_chapter, story=story)
 
     def _view(self, pages: list[discord.Embed], owner: int) -> AnswerPages | None:
         if len(pages) < 2:
