@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -26,6 +28,46 @@ class Chapter(Frozen):
         return self
 
 
+Rating = Literal["general", "teen", "mature", "explicit", "unrated"]
+RATINGS: tuple[Rating, ...] = ("general", "teen", "mature", "explicit", "unrated")
+
+
+class ChapterNotes(Frozen):
+    """The author's words around one chapter: shown on request, never story text, never retrieved."""
+
+    number: int = Field(ge=1)
+    summary: str = ""
+    notes: str = ""
+    end_notes: str = ""
+
+
+class StoryMeta(Frozen):
+    """What a story's file says about it besides its text (AO3 and EPUB metadata); all optional."""
+
+    authors: tuple[str, ...] = ()
+    fandoms: tuple[str, ...] = ()
+    # As the source labels it ("Mature", "Teen And Up Audiences"); see ``rating`` for the gate.
+    rating_label: str = ""
+    rating: Rating = "unrated"
+    warnings: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    relationships: tuple[str, ...] = ()
+    characters: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    language: str = ""
+    series: str = ""
+    summary: str = ""
+    notes: str = ""
+    end_notes: str = ""
+    url: str = ""
+    published: str = ""
+    updated: str = ""
+    # "3/?" on AO3: 3 chapters posted, total unknown (a work in progress); "3/3": complete.
+    chapters_posted: int | None = None
+    chapters_planned: int | None = None
+    chapter_notes: tuple[ChapterNotes, ...] = ()
+
+
 class Story(Frozen):
     """A story as read from a file: normalised text plus chapters that index into it."""
 
@@ -35,6 +77,7 @@ class Story(Frozen):
     chapters: tuple[Chapter, ...]
     source: str = ""
     warnings: tuple[str, ...] = ()
+    meta: StoryMeta = Field(default_factory=StoryMeta)
 
 
 class Passage(Frozen):

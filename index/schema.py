@@ -21,7 +21,11 @@ CREATE TABLE IF NOT EXISTS stories (
     words INTEGER NOT NULL,
     added_at TEXT NOT NULL,
     text TEXT NOT NULL,
-    guild INTEGER
+    guild INTEGER,
+    rating TEXT,
+    rating_override TEXT,
+    updated_at TEXT,
+    meta TEXT
 );
 CREATE TABLE IF NOT EXISTS chapters (
     story TEXT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
@@ -50,7 +54,13 @@ CREATE INDEX IF NOT EXISTS passages_by_story ON passages (story, chapter, ordina
 """
 
 # Columns added after format 1 shipped: (table, column, declaration), applied by ``migrate``.
-ADDED_COLUMNS = (("stories", "guild", "INTEGER"),)
+ADDED_COLUMNS = (
+    ("stories", "guild", "INTEGER"),
+    ("stories", "rating", "TEXT"),
+    ("stories", "rating_override", "TEXT"),
+    ("stories", "updated_at", "TEXT"),
+    ("stories", "meta", "TEXT"),
+)
 
 PASSAGE_COLUMNS = "pid, story, chapter, chapter_title, ordinal, para_start, para_end, start, end, text"
 

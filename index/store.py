@@ -7,14 +7,12 @@ a cache named after the library's generation; a missing or stale one is rebuilt 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import faiss
@@ -24,32 +22,25 @@ import numpy.typing as npt
 from index.chunking import ChunkParams
 from index.embedding import Vectors
 from index.errors import LibraryError, ModelMismatchError, StoryExistsError, UnknownStoryError
-from index.models import Frozen, Passage, Story
+from index.models import Passage, Rating, Story, StoryMeta
 from index.schema import ADDED_COLUMNS, FORMAT_VERSION, PASSAGE_COLUMNS, SCHEMA, Manifest, StoryEntry
 from index.sqlite_io import atomic_write, check_writable, connect, has_manifest, transaction
+from index.story_rows import (
+    ChapterInfo,
+    StoryInfo,
+    content_hash,
+    insert_story,
+    new_info,
+    rating_override,
+    select_chapters,
+    select_meta,
+    select_stories,
+)
+
+__all__ = ["DB_NAME", "MANIFEST_NAME", "ChapterInfo", "Library", "StoryInfo", "content_hash"]
 
 DB_NAME = "library.sqlite"
 MANIFEST_NAME = "manifest.json"
-
-
-class StoryInfo(Frozen):
-    """A story as the library lists it."""
-
-    id: str
-    title: str
-    source: str
-    chapters: int
-    passages: int
-    words: int
-    added_at: str
-    content_hash: str
-    # The Discord server the story was added in; None for a story every server may read.
-    guild: int | None = None
-
-
-def content_hash(text: str) -> str:
-    """Return the sha256 of a text, as recorded in the manifest."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class Library:
@@ -165,8 +156,7 @@ class Library:
     def stories(self) -> list[StoryInfo]:
         """Every story, in id order."""
         with self._lock:
-            rows = self._conn.execute(f"SELECT {_STORY_COLUMNS} FROM stories ORDER BY id").fetchall()
-        return [_story_info(row) for row in rows]
+            return select_stories(self._conn)
 
     def story(self, story_id: str) -> StoryInfo:
         """One story's listing, or UnknownStoryError."""
@@ -174,6 +164,19 @@ class Library:
             if info.id == story_id:
                 return info
         raise UnknownStoryError(f"no story '{story_id}' in the library (see 'storybot list')")
+
+    def story_meta(self, story_id: str) -> StoryMeta:
+        """The story's metadata (authors, tags, summary, notes…), or UnknownStoryError."""
+        with self._lock:
+            meta = select_meta(self._conn, story_id)
+        if meta is None:
+            raise UnknownStoryError(f"no story '{story_id}' in the library (see 'storybot list')")
+        return meta
+
+    def chapters(self, story_id: str) -> list[ChapterInfo]:
+        """The story's chapters in reading order, with words and passages per chapter."""
+        with self._lock:
+            return select_chapters(self._conn, story_id)
 
     def story_text(self, story_id: str) -> str:
         """The story's full normalised text, which passage offsets index into."""
@@ -275,26 +278,27 @@ class Library:
                 raise StoryExistsError(
                     f"story '{story.id}' is already in the library; use --replace to update it"
                 )
-            info = StoryInfo(
-                id=story.id,
-                title=story.title,
-                source=story.source,
-                chapters=len(story.chapters),
-                passages=len(passages),
-                words=len(story.text.split()),
-                added_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                content_hash=content_hash(story.text),
-                guild=guild,
-            )
+            info = new_info(self._conn, story, len(passages), guild)
+            override = rating_override(self._conn, story.id)
             with transaction(self._conn):
                 removed = self._delete_rows(story.id)
-                self._insert_story(story, info)
+                insert_story(self._conn, story, info, override)
                 new_ids = self._insert_passages(passages, vectors)
                 manifest = self._with_story(story.id, info)
                 self._commit_meta(manifest)
             self._manifest = manifest
             self._apply_dense(removed, new_ids, vectors)
         return info
+
+    def set_rating(self, story_id: str, rating: Rating | None) -> StoryInfo:
+        """Set (or, with None, clear) an admin's rating for a story; it outlives updates of the story."""
+        self._require_writable()
+        with self._lock:
+            if story_id not in self._manifest.stories:
+                raise UnknownStoryError(f"no story '{story_id}' in the library (see 'storybot list')")
+            with transaction(self._conn):
+                self._conn.execute("UPDATE stories SET rating_override=? WHERE id=?", (rating, story_id))
+        return self.story(story_id)
 
     def remove_story(self, story_id: str) -> None:
         """Remove a story and everything derived from it."""
@@ -315,19 +319,6 @@ class Library:
         removed = np.array([r[0] for r in rows], dtype=np.int64)
         self._conn.execute("DELETE FROM stories WHERE id=?", (story_id,))
         return removed
-
-    def _insert_story(self, story: Story, info: StoryInfo) -> None:
-        self._conn.execute(
-            f"INSERT INTO stories ({_STORY_COLUMNS}, text) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (*(getattr(info, key) for key in _STORY_KEYS), story.text),
-        )
-        self._conn.executemany(
-            "INSERT INTO chapters VALUES (?,?,?,?,?,?)",
-            [
-                (story.id, c.number, c.title, c.start, c.end, content_hash(story.text[c.start : c.end]))
-                for c in story.chapters
-            ],
-        )
 
     def _insert_passages(self, passages: Sequence[Passage], vectors: Vectors) -> npt.NDArray[np.int64]:
         ids = []
@@ -371,14 +362,6 @@ class Library:
         self._loaded_generation = self.generation
         self._save_dense(self.dense, self._loaded_generation)
         self._export_manifest()
-
-
-_STORY_KEYS = ("id", "title", "source", "chapters", "passages", "words", "added_at", "content_hash", "guild")
-_STORY_COLUMNS = ", ".join(_STORY_KEYS)
-
-
-def _story_info(row: tuple[object, ...]) -> StoryInfo:
-    return StoryInfo.model_validate(dict(zip(_STORY_KEYS, row, strict=True)))
 
 
 def _migrate(conn: sqlite3.Connection, root: Path, writable: bool) -> None:
