@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DATA := data/demo
 
-.PHONY: demo test lint typecheck bench-quality bench-speed bench-discord bench-refusal clean
+.PHONY: demo test lint typecheck bench-quality bench-speed bench-discord bench-refusal bench-incremental clean
 
 demo: $(STAMP)
 	$(BIN)/storybot --data-dir $(DEMO_DATA) ingest stories/demo.txt --story-id demo \
@@ -35,6 +35,9 @@ bench-discord: $(STAMP)
 
 bench-refusal: $(STAMP)
 	$(BIN)/python bench/refusal.py
+
+bench-incremental: $(STAMP)
+	$(BIN)/python bench/incremental.py
 
 # torch first, pinned: the CPU build. An unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml

@@ -23,6 +23,8 @@ class Answer(Frozen):
     sentence_end: int = 0
     # Cosine between the question and the answering sentence: how sure the answer is.
     similarity: float = 0.0
+    # A better match lies past the reader's chapter limit; nothing of it is in ``hits``.
+    later_chapter: bool = False
 
     @property
     def found(self) -> bool:
@@ -53,18 +55,36 @@ class Answerer:
     def ask(self, query: Query, *, k: int = 4) -> Answer:
         """Answer one question; an Answer with no hits when nothing relevant is found."""
         hits = self.searcher.search_query(query, k=k)
-        if not hits:
-            return Answer(question=query.question, hits=())
-        start, end, similarity = self.best_sentence(query.question, hits[0])
-        if similarity < self.min_similarity:
-            return Answer(question=query.question, hits=(), similarity=similarity)
-        return Answer(
-            question=query.question,
-            hits=tuple(hits),
-            sentence_start=start,
-            sentence_end=end,
-            similarity=similarity,
-        )
+        answer = Answer(question=query.question, hits=())
+        if hits:
+            start, end, similarity = self.best_sentence(query.question, hits[0])
+            found = similarity >= self.min_similarity
+            answer = Answer(
+                question=query.question,
+                hits=tuple(hits) if found else (),
+                sentence_start=start if found else 0,
+                sentence_end=end if found else 0,
+                similarity=similarity,
+            )
+        if query.limited and self._better_later(query, answer):
+            answer = answer.model_copy(update={"later_chapter": True})
+        return answer
+
+    def _better_later(self, query: Query, answer: Answer) -> bool:
+        """Whether the best match without the chapter limits lies past them and answers better.
+
+        Only a yes/no leaves this method: the later passage itself is never shown.
+        """
+        unlimited = query.model_copy(update={"until_chapter": None, "chapter_limits": {}})
+        top = self.searcher.search_query(unlimited, k=1)
+        if not top:
+            return False
+        p = top[0].passage
+        limit = query.limit_for(p.story)
+        if limit is None or p.chapter <= limit:
+            return False
+        similarity = self.best_sentence(query.question, top[0])[2]
+        return similarity >= self.min_similarity and (not answer.found or similarity > answer.similarity)
 
     def best_sentence(self, question: str, hit: Hit) -> tuple[int, int, float]:
         """The sentence of the passage closest to the question (cosine, nudged by shared words).

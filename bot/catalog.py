@@ -9,16 +9,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from bot.answering import Answer, Answerer
+from bot.progress import ProgressNeeded, ReadingProgress, chapter_limits
 from index.embedding import Embedder, Vectors
 from index.errors import InputError, StoryExistsError, UnknownStoryError
 from index.ingest import IngestSummary, ingest_story
+from index.models import Rating, StoryMeta
 from index.readers import read_story
 from index.search import Query, Searcher
-from index.store import Library, StoryInfo
+from index.store import ChapterInfo, Library, StoryInfo
 
 Progress = Callable[[int, int], None]
 
@@ -31,12 +34,45 @@ class SharedStoryError(InputError):
     """A story shared by every server cannot be changed from one server."""
 
 
+class RatingGateError(InputError):
+    """A story rated Mature or Explicit, asked about outside an age-restricted channel."""
+
+
+GATED: frozenset[Rating] = frozenset({"mature", "explicit"})
+
+
+class Asked(NamedTuple):
+    """An answer with what the reader needs to read it: the limit applied and the stories' titles."""
+
+    answer: Answer
+    limit: int | None
+    titles: dict[str, str]
+
+
+def _gate_notice(scope: Sequence[StoryInfo]) -> str:
+    if len(scope) == 1:
+        story = scope[0]
+        return f"'{story.title}' is rated {story.rating.title()}: ask about it in an age-restricted channel."
+    return "This server's stories are rated Mature or Explicit: ask about them in an age-restricted channel."
+
+
+def _progress_notice(scope: Sequence[StoryInfo]) -> str:
+    which = scope[0].id if len(scope) == 1 else "…"
+    return (
+        f"This server asks readers to set how far they've read first: "
+        f"/progress story:{which} chapter:<n> (or finished:True)."
+    )
+
+
 class Catalog:
     """A library seen per Discord server: its own stories plus, if allowed, the shared ones."""
 
-    def __init__(self, library: Library, answerer: Answerer, *, shared_stories: bool = True):
+    def __init__(
+        self, library: Library, answerer: Answerer, progress: ReadingProgress, *, shared_stories: bool = True
+    ):
         self.library = library
         self.answerer = answerer
+        self.progress = progress
         self.shared_stories = shared_stories
         # Writes are rare and each one re-reads the library; one at a time keeps ids unique.
         self._write_lock = threading.Lock()
@@ -65,19 +101,41 @@ class Catalog:
         question: str,
         *,
         guild: int,
+        user: int | None = None,
         story: str | None = None,
         until_chapter: int | None = None,
+        nsfw: bool = True,
         k: int = 5,
-    ) -> Answer:
-        """Answer a question from the server's stories (one of them, if ``story`` is given)."""
-        if story is not None:
-            scope: tuple[str, ...] = (self.story(guild, story).id,)
-        else:
-            scope = tuple(s.id for s in self.visible(guild))
+    ) -> Asked:
+        """Answer from the server's stories (or ``story``) within the reader's progress and rating gate."""
+        visible = self.visible(guild)
+        scope = [self.story(guild, story)] if story is not None else visible
         if not scope:
             raise NoStoriesError("this server has no stories yet: an admin can add one with /story add")
-        query = Query(question=question, story=story, until_chapter=until_chapter, stories=scope)
-        return self.answerer.ask(query, k=k)
+        allowed = scope if nsfw else [s for s in scope if s.rating not in GATED]
+        if not allowed:
+            raise RatingGateError(_gate_notice(scope))
+        progress = self.progress.of(guild, user) if user is not None else {}
+        limits = chapter_limits([s.id for s in allowed], progress, self.progress.policy(guild), until_chapter)
+        if not limits:
+            raise ProgressNeeded(_progress_notice(allowed))
+        query = Query(
+            question=question,
+            story=story,
+            stories=tuple(limits),
+            chapter_limits={s: last for s, last in limits.items() if last is not None},
+        )
+        shown = set(limits.values())
+        return Asked(
+            answer=self.answerer.ask(query, k=k),
+            limit=shown.pop() if len(shown) == 1 else None,
+            titles={s.id: s.title for s in visible},
+        )
+
+    def info(self, guild: int, story_id: str) -> tuple[StoryInfo, StoryMeta, list[ChapterInfo]]:
+        """A story's listing, metadata and chapters."""
+        info = self.story(guild, story_id)
+        return info, self.library.story_meta(info.id), self.library.chapters(info.id)
 
     def refresh_if_changed(self) -> None:
         """Pick up stories another process (the CLI) added or removed since the last look."""
@@ -105,17 +163,50 @@ class Catalog:
             self.searcher.refresh()
         return summary
 
+    def update(
+        self,
+        path: Path,
+        *,
+        guild: int,
+        story_id: str,
+        title: str | None = None,
+        on_progress: Progress | None = None,
+    ) -> IngestSummary:
+        """Replace one of the server's stories with a new version; unchanged chapters are not re-embedded."""
+        with self._write_lock:
+            info = self._own(guild, story_id, "update")
+            story = read_story(path, story_id=info.id, title=title or info.title)
+            embedder = _Reporting(self.searcher.embedder, on_progress)
+            summary = ingest_story(self.library, embedder, story, replace=True, guild=guild)
+            self.searcher.refresh()
+        return summary
+
+    def set_rating(self, story_id: str, rating: Rating | None, *, guild: int) -> StoryInfo:
+        """Set the rating of one of the server's stories (None: back to what its file says)."""
+        with self._write_lock:
+            return self.library.set_rating(self._own(guild, story_id, "rate").id, rating)
+
     def remove(self, story_id: str, *, guild: int) -> StoryInfo:
         """Remove a story the server added; shared stories are the host's to remove."""
         with self._write_lock:
-            info = self.story(guild, story_id)
-            if info.guild is None:
-                raise SharedStoryError(
-                    f"'{info.title}' is shared by every server; the bot's host can remove it with "
-                    f"'storybot remove {info.id}'"
-                )
+            info = self._own(guild, story_id, "remove")
             self.library.remove_story(info.id)
+            self.progress.forget_story(info.id)
             self.searcher.refresh()
+        return info
+
+    def _own(self, guild: int, story_id: str, verb: str) -> StoryInfo:
+        """A story this server added; shared stories belong to the bot's host."""
+        info = self.story(guild, story_id)
+        if info.guild is None:
+            command = {
+                "remove": f"storybot remove {info.id}",
+                "update": f"storybot ingest FILE --story-id {info.id} --replace",
+                "rate": f"storybot rate {info.id} RATING",
+            }[verb]
+            raise SharedStoryError(
+                f"'{info.title}' is shared by every server; the bot's host can {verb} it with '{command}'"
+            )
         return info
 
     # -- helpers -------------------------------------------------------------------------------

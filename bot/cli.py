@@ -15,18 +15,20 @@ from typing import NoReturn
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.answering import MIN_SIMILARITY, Answer, Answerer
+from bot.answering import MIN_SIMILARITY, Answerer
 from bot.catalog import Catalog
 from bot.client import serve
+from bot.progress import ReadingProgress
+from bot.render import cite, oneline, render_answer, render_info
 from bot.settings import Settings
 from index.chunking import ChunkParams
 from index.embedding import SentenceTransformerEmbedder
 from index.errors import InputError, StorybotError
 from index.ingest import IngestSummary, ingest_all, load_stories
-from index.models import Hit
+from index.models import RATINGS
 from index.search import Query, Searcher
 from index.sqlite_io import check_writable
-from index.store import Library
+from index.store import DB_NAME, Library
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -99,7 +101,9 @@ def _report_ingest(summary: IngestSummary, as_json: bool) -> None:
     if as_json:
         _emit(summary.model_dump(exclude={"warnings"}))
         return
-    what = "unchanged" if summary.embedded == 0 else f"{summary.passages} passages"
+    what = f"{summary.passages} passages"
+    if summary.reused:
+        what += f" ({summary.embedded} embedded, {summary.reused} unchanged)"
     chapters = _plural(summary.chapters, "chapter")
     print(f"{summary.id}: '{summary.title}', {chapters}, {what} ({summary.seconds:.1f}s)")
 
@@ -121,6 +125,37 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
             f"{s.id}: '{s.title}', {_plural(s.chapters, 'chapter')}, {_plural(s.passages, 'passage')}, "
             f"{s.words} words"
         )
+    return 0
+
+
+def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
+    library = Library.open(settings.data_dir)
+    try:
+        info = library.story(args.story_id)
+        meta, chapters = library.story_meta(info.id), library.chapters(info.id)
+    finally:
+        library.close()
+    if args.json:
+        _emit(
+            {
+                **info.model_dump(exclude={"content_hash"}),
+                "meta": meta.model_dump(),
+                "chapter_list": [c.model_dump() for c in chapters],
+            }
+        )
+    else:
+        print(render_info(info, meta, chapters), end="")
+    return 0
+
+
+def cmd_rate(args: argparse.Namespace, settings: Settings) -> int:
+    library = Library.open(settings.data_dir)
+    try:
+        info = library.set_rating(args.story_id, None if args.rating == "file" else args.rating)
+    finally:
+        library.close()
+    gate = " (answers only in age-restricted channels)" if info.rating in ("mature", "explicit") else ""
+    print(f"{info.id}: rated {info.rating}{gate}")
     return 0
 
 
@@ -168,7 +203,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         _emit({"question": question, "hits": [h.to_json() for h in hits]})
     else:
         for rank, hit in enumerate(hits, 1):
-            print(f"{rank}. {_cite(hit)}  score {hit.score:.3f}\n   {_oneline(hit.passage.text)}\n")
+            print(f"{rank}. {cite(hit)}  score {hit.score:.3f}\n   {oneline(hit.passage.text)}\n")
     return 0
 
 
@@ -187,6 +222,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             {
                 "question": answer.question,
                 "answer": answer.sentence,
+                "later_chapter": answer.later_chapter,
                 "hits": [h.to_json() for h in answer.hits],
             }
         )
@@ -224,51 +260,8 @@ def _catalog(settings: Settings) -> Catalog:
     embedder = _embedder(settings, threads=settings.query_threads, fast=True)
     library = Library.create_or_open(settings.data_dir, embedder.model_id, embedder.dimension, ChunkParams())
     answerer = Answerer(Searcher(library, embedder), embedder, min_similarity=MIN_SIMILARITY)
-    return Catalog(library, answerer, shared_stories=settings.shared_stories)
-
-
-# -- text rendering --------------------------------------------------------------------------
-def _cite(hit: Hit) -> str:
-    p = hit.passage
-    title = f": {p.chapter_title}" if p.chapter_title else ""
-    paras = f"¶{p.para_start}" if p.para_start == p.para_end else f"¶{p.para_start}–{p.para_end}"
-    return f"[{p.story}] Chapter {p.chapter}{title}, {paras}"
-
-
-def _oneline(text: str, limit: int = 600) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-def render_answer(answer: Answer, *, until_chapter: int | None = None) -> str:
-    """The answer as a reader sees it in a terminal: quote, citation, passage, runners-up."""
-    if not answer.found:
-        limit = f", up to chapter {until_chapter}" if until_chapter else ""
-        return f"Q: {answer.question}\nI couldn't find that in the story{limit}.\n"
-    best = answer.hits[0]
-    p = best.passage
-    a, b = answer.sentence_start - p.start, answer.sentence_end - p.start
-    passage = (
-        _oneline(p.text[:a], 10_000)
-        + " »"
-        + _oneline(p.text[a:b], 10_000)
-        + "« "
-        + _oneline(p.text[b:], 10_000)
-    )
-    lines = [
-        f"Q: {answer.question}",
-        f"A: {_oneline(answer.sentence)}",
-        f"   — {_cite(best)}",
-        "",
-        f"   {passage.strip()}",
-        "",
-    ]
-    if len(answer.hits) > 1:
-        lines.append("More passages:")
-        lines += [
-            f" {i}. {_cite(h)}\n    {_oneline(h.passage.text, 300)}" for i, h in enumerate(answer.hits[1:], 2)
-        ]
-    return "\n".join(lines) + "\n"
+    progress = ReadingProgress(settings.data_dir / DB_NAME)
+    return Catalog(library, answerer, progress, shared_stories=settings.shared_stories)
 
 
 # -- the parser ------------------------------------------------------------------------------
@@ -314,6 +307,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", parents=[common], help="list the stories in the library")
     p.add_argument("--json", action="store_true", help="print JSON (the contract is in the README)")
     p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("info", parents=[common], help="a story's details: metadata, rating, chapters")
+    p.add_argument("story_id", metavar="ID")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_info)
+
+    p = sub.add_parser(
+        "rate", parents=[common], help="set a story's rating (mature/explicit: NSFW channels only)"
+    )
+    p.add_argument("story_id", metavar="ID")
+    p.add_argument("rating", choices=[*RATINGS, "file"], help="'file' goes back to what the story file says")
+    p.set_defaults(handler=cmd_rate)
 
     p = sub.add_parser("remove", parents=[common], help="remove a story from the library")
     p.add_argument("story_id", metavar="ID")

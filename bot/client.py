@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import discord
 import yarl
@@ -20,7 +20,26 @@ from index.errors import StorybotError
 
 log = logging.getLogger("storybot.bot")
 
-EXTENSIONS = ("bot.exts.ask", "bot.exts.stories")
+EXTENSIONS = ("bot.exts.ask", "bot.exts.stories", "bot.exts.progress")
+
+
+class Where(NamedTuple):
+    """Who asks, in which server, and whether the channel is age-restricted (the rating gate)."""
+
+    guild: int
+    user: int
+    nsfw: bool
+
+
+def is_nsfw(channel: object) -> bool:
+    """Whether a channel (or a thread, through its parent) is age-restricted."""
+    check = getattr(channel, "is_nsfw", None)
+    return bool(check()) if callable(check) else False
+
+
+def where_asked(interaction: discord.Interaction[Any]) -> Where:
+    """The server, user and channel rating of an interaction."""
+    return Where(interaction.guild_id or 0, interaction.user.id, is_nsfw(interaction.channel))
 
 
 class OnCooldown(app_commands.AppCommandError):

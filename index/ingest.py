@@ -6,11 +6,14 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from index.chunking import chunk_story
-from index.embedding import Embedder
+from index.embedding import Embedder, Vectors
 from index.errors import InputError, StoryExistsError
 from index.models import Frozen, Story
 from index.readers import read_story, story_files
+from index.reuse import plan_reuse
 from index.store import Library, content_hash
 
 
@@ -65,24 +68,25 @@ def ingest_story(
     progress: bool = False,
     guild: int | None = None,
 ) -> IngestSummary:
-    """Chunk, embed and store one story (``guild`` owns it, if given); leave an unchanged one as it is."""
+    """Chunk, embed and store one story (``guild`` owns it, if given); leave an unchanged one as it is.
+
+    When replacing, chapters the library already holds keep their stored vectors: only new or
+    changed chapters are embedded. Nothing is written until ``put_story``'s single transaction.
+    """
     started = time.perf_counter()
     entry = library.manifest.stories.get(story.id)
-    if (
-        replace
-        and entry is not None
-        and entry.content_hash == content_hash(story.text)
-        and entry.title == story.title
-        and library.story(story.id).guild == guild
-    ):
+    if replace and entry is not None and _unchanged(library, story, guild):
         chapters, passages, embedded = entry.chapters, entry.passages, 0
     else:
         chunks = chunk_story(story, library.manifest.chunking)
         if not chunks:
             raise InputError(f"{story.source or story.id} has no text to index")
-        vectors = embedder.embed([p.text for p in chunks], progress=progress)
+        # Without replace the story must be new (put_story refuses it otherwise): nothing to reuse.
+        stored = library.stored_chapters(story.id) if replace and entry is not None else {}
+        plan = plan_reuse(story, chunks, stored, library.manifest.dimension)
+        vectors = plan.fill(_embed(embedder, [chunks[i].text for i in plan.missing], progress))
         info = library.put_story(story, chunks, vectors, replace=replace, guild=guild)
-        chapters, passages, embedded = info.chapters, info.passages, len(chunks)
+        chapters, passages, embedded = info.chapters, info.passages, len(plan.missing)
     return IngestSummary(
         id=story.id,
         title=story.title,
@@ -93,6 +97,24 @@ def ingest_story(
         seconds=round(time.perf_counter() - started, 3),
         warnings=story.warnings,
     )
+
+
+def _unchanged(library: Library, story: Story, guild: int | None) -> bool:
+    """Whether the library already holds this story's text, title, owner and metadata."""
+    entry = library.manifest.stories[story.id]
+    return (
+        entry.content_hash == content_hash(story.text)
+        and entry.title == story.title
+        and library.story(story.id).guild == guild
+        and library.story_meta(story.id) == story.meta
+    )
+
+
+def _embed(embedder: Embedder, texts: list[str], progress: bool) -> Vectors:
+    # No call at all when every chapter was reused: a progress bar or report of 0 of 0 is noise.
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    return embedder.embed(texts, progress=progress)
 
 
 def ingest_all(

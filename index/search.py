@@ -48,6 +48,18 @@ class Query(Frozen):
     until_chapter: int | None = None
     # When set, only these stories are searched (a Discord server's own and shared stories).
     stories: tuple[str, ...] | None = None
+    # Per-story spoiler limits (each reader's progress): nothing past a story's chapter is scored.
+    chapter_limits: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def limited(self) -> bool:
+        """Whether any chapter limit applies."""
+        return self.until_chapter is not None or bool(self.chapter_limits)
+
+    def limit_for(self, story: str) -> int | None:
+        """The last chapter of ``story`` this query may see, or None."""
+        limits = [x for x in (self.until_chapter, self.chapter_limits.get(story)) if x is not None]
+        return min(limits) if limits else None
 
 
 def tokenize(text: str) -> list[str]:
@@ -109,6 +121,11 @@ class Searcher:
             positions = positions[np.isin(positions, within)]
         if until_chapter is not None:
             positions = positions[self._chapters[positions] <= until_chapter]
+        for limited, last in query.chapter_limits.items():
+            past = self._by_story.get(limited, np.zeros(0, dtype=np.int64))
+            past = past[self._chapters[past] > last]
+            if len(past):
+                positions = positions[~np.isin(positions, past)]
         return positions
 
     # -- scoring ---------------------------------------------------------------------------
@@ -175,6 +192,8 @@ class Searcher:
                 raise InputError("the question is empty")
             if q.until_chapter is not None and q.until_chapter < 1:
                 raise InputError("until_chapter must be 1 or more")
+            if any(last < 1 for last in q.chapter_limits.values()):
+                raise InputError("a chapter limit must be 1 or more")
         vectors = self.embedder.embed([q.question for q in queries])
         # A write in another thread (a Discord upload) resizes FAISS's storage, which _dense reads.
         with self._lock, self.library.locked():

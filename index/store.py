@@ -23,6 +23,7 @@ from index.chunking import ChunkParams
 from index.embedding import Vectors
 from index.errors import LibraryError, ModelMismatchError, StoryExistsError, UnknownStoryError
 from index.models import Passage, Rating, Story, StoryMeta
+from index.reuse import StoredChapters, select_stored
 from index.schema import ADDED_COLUMNS, FORMAT_VERSION, PASSAGE_COLUMNS, SCHEMA, Manifest, StoryEntry
 from index.sqlite_io import atomic_write, check_writable, connect, has_manifest, transaction
 from index.story_rows import (
@@ -185,6 +186,11 @@ class Library:
         if row is None:
             raise UnknownStoryError(f"no story '{story_id}' in the library (see 'storybot list')")
         return str(row[0])
+
+    def stored_chapters(self, story_id: str) -> StoredChapters:
+        """The story's chapters by content hash, with passage texts and vectors (empty if unknown)."""
+        with self._lock:
+            return select_stored(self._conn, story_id, self._manifest.dimension)
 
     def passages(self, rowids: Sequence[int]) -> list[Passage]:
         """Passages by row id, in the order asked."""

@@ -9,12 +9,13 @@ import pytest
 from bot.answering import Answerer
 from bot.catalog import Catalog, NoStoriesError, SharedStoryError
 from bot.cooldown import QuestionCooldown
+from bot.progress import ReadingProgress
 from index.chunking import ChunkParams
 from index.errors import InputError, StoryExistsError, UnknownStoryError
 from index.ingest import ingest_story
 from index.readers import read_story
 from index.search import Searcher
-from index.store import Library
+from index.store import DB_NAME, Library
 from tests.fakes import HashEmbedder
 
 A, B = 1001, 2002
@@ -36,7 +37,9 @@ def make_catalog(tmp_path: Path, *, shared: bool = True) -> tuple[Catalog, HashE
     library = Library.create_or_open(tmp_path / "data", embedder.model_id, embedder.dimension, ChunkParams())
     # A story ingested with the CLI: no guild, shared by every server.
     ingest_story(library, embedder, read_story(write(tmp_path, "harbour.txt", HARBOUR)), replace=False)
-    return Catalog(library, Answerer(Searcher(library, embedder), embedder), shared_stories=shared), embedder
+    progress = ReadingProgress(tmp_path / "data" / DB_NAME)
+    answerer = Answerer(Searcher(library, embedder), embedder)
+    return Catalog(library, answerer, progress, shared_stories=shared), embedder
 
 
 def test_a_server_sees_its_own_and_shared_stories_but_never_another_servers(tmp_path: Path) -> None:
@@ -46,9 +49,9 @@ def test_a_server_sees_its_own_and_shared_stories_but_never_another_servers(tmp_
     assert [s.id for s in catalog.visible(A)] == ["harbour", "lighthouse"]
     assert [s.id for s in catalog.visible(B)] == ["harbour", "orchard"]
     # Unscoped questions search only the server's stories, even when another server's fits better.
-    answer = catalog.ask("who picked apples in the orchard", guild=A)
+    answer = catalog.ask("who picked apples in the orchard", guild=A).answer
     assert all(h.passage.story in {"harbour", "lighthouse"} for h in answer.hits)
-    assert {h.passage.story for h in catalog.ask("apples orchard cider", guild=B).hits} <= {
+    assert {h.passage.story for h in catalog.ask("apples orchard cider", guild=B).answer.hits} <= {
         "harbour",
         "orchard",
     }
@@ -85,7 +88,7 @@ def test_remove_only_the_servers_own_stories(tmp_path: Path) -> None:
         catalog.remove("harbour", guild=A)
     assert catalog.remove("lighthouse", guild=A).id == "lighthouse"
     assert [s.id for s in catalog.visible(A)] == ["harbour"]
-    assert catalog.ask("lighthouse lamp keeper", guild=A).hits[0].passage.story == "harbour"
+    assert catalog.ask("lighthouse lamp keeper", guild=A).answer.hits[0].passage.story == "harbour"
 
 
 def test_add_reports_progress_and_bad_files_change_nothing(tmp_path: Path) -> None:
@@ -110,7 +113,7 @@ def test_stories_written_by_another_process_are_picked_up(tmp_path: Path) -> Non
     other = Library.open(tmp_path / "data", embedder.model_id)
     ingest_story(other, embedder, read_story(write(tmp_path, "orchard.txt", ORCHARD)), replace=False)
     other.close()
-    assert catalog.ask("apples orchard", guild=A).hits[0].passage.story == "orchard"
+    assert catalog.ask("apples orchard", guild=A).answer.hits[0].passage.story == "orchard"
 
 
 def test_cooldown_allows_the_rate_then_says_how_long_to_wait() -> None:

@@ -31,7 +31,7 @@ def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
 
 
 def test_supported_suffixes() -> None:
-    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".markdown", ".text")
+    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".markdown", ".text", ".html", ".htm", ".epub")
 
 
 def test_utf8_lf_text_is_kept_exactly(tmp_path: Path) -> None:
@@ -92,7 +92,8 @@ def test_a_few_control_characters_are_tolerated(tmp_path: Path) -> None:
 
 
 def test_unsupported_suffix_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"^unsupported format '\.pdf': storybot reads \.txt and \.md$"):
+    expected = r"^unsupported format '\.pdf': storybot reads \.txt, \.md, \.html and \.epub$"
+    with pytest.raises(InputError, match=expected):
         read_story(write(tmp_path, "book.pdf", BODY))
 
 
@@ -134,7 +135,7 @@ def test_story_files_lists_supported_files_recursively_sorted(tmp_path: Path) ->
 
 def test_story_files_in_a_folder_without_stories(tmp_path: Path) -> None:
     write(tmp_path, "cover.png", b"\x89PNG")
-    with pytest.raises(InputError, match=r"^no stories \(\.txt, \.md\) in "):
+    with pytest.raises(InputError, match=r"^no stories \(\.txt, \.md, \.html, \.epub\) in "):
         story_files(tmp_path)
 
 

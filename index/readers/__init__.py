@@ -1,4 +1,4 @@
-"""Read story files (.txt, .md) into Story objects with detected chapters."""
+"""Read story files (.txt, .md, .html, .epub; AO3 downloads included) into Story objects."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from pathlib import Path
 from index.errors import InputError
 from index.models import Story
 from index.readers.chapters import detect_chapters, markdown_title
+from index.readers.epub import read_epub
+from index.readers.html import read_html
 from index.readers.ids import default_story_id, validate_story_id
+from index.readers.layout import Parsed, lay_out
 from index.readers.text import read_text
 
 __all__ = [
@@ -20,15 +23,24 @@ __all__ = [
     "validate_story_id",
 ]
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".text")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".text", ".html", ".htm", ".epub")
 _MARKDOWN_SUFFIXES = (".md", ".markdown")
+_HTML_SUFFIXES = (".html", ".htm")
+_READS = ".txt, .md, .html and .epub"
 
 
 def read_story(path: Path, story_id: str | None = None, title: str | None = None) -> Story:
     """Read one story file into a Story; raise InputError if it cannot be used."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        _check_suffix(path)
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a file")
+    _check_suffix(path)
+    suffix = path.suffix.lower()
+    if suffix in _HTML_SUFFIXES or suffix == ".epub":
+        parsed = read_html(path) if suffix in _HTML_SUFFIXES else read_epub(path)
+        return _structured(path, parsed, story_id, title)
     decoded = read_text(path)
     markdown = path.suffix.lower() in _MARKDOWN_SUFFIXES
     sid = validate_story_id(story_id) if story_id is not None else default_story_id(path)
@@ -61,7 +73,7 @@ def story_files(path: Path) -> list[Path]:
             if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_SUFFIXES
         )
     if not found:
-        raise InputError(f"no stories (.txt, .md) in {path}")
+        raise InputError(f"no stories (.txt, .md, .html, .epub) in {path}")
     return sorted(found, key=lambda p: p.relative_to(path).parts)
 
 
@@ -69,7 +81,25 @@ def _check_suffix(path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         shown = f"'{path.suffix}'" if path.suffix else "(none)"
-        raise InputError(f"unsupported format {shown}: storybot reads .txt and .md")
+        raise InputError(f"unsupported format {shown}: storybot reads {_READS}")
+
+
+def _structured(path: Path, parsed: Parsed, story_id: str | None, title: str | None) -> Story:
+    """A Story from what the HTML or EPUB reader found."""
+    sid = validate_story_id(story_id) if story_id is not None else default_story_id(path)
+    if title is None or not title.strip():
+        title = parsed.title if parsed.title.strip() else _title_from_stem(path)
+    title = " ".join(title.split())
+    text, chapters = lay_out(parsed.sections, untitled=title)
+    return Story(
+        id=sid,
+        title=title,
+        text=text,
+        chapters=chapters,
+        source=path.name,
+        warnings=parsed.warnings,
+        meta=parsed.meta,
+    )
 
 
 def _title_from_stem(path: Path) -> str:

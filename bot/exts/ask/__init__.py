@@ -14,9 +14,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.answering import Answer
-from bot.client import StoryBot, user_message
+from bot.catalog import Asked
+from bot.client import StoryBot, Where, is_nsfw, user_message, where_asked
 from bot.exts.ask.views import AnswerPages
-from bot.formatting import answer_pages, send_kwargs, story_choices
+from bot.formatting import answer_pages, send_kwargs
+from bot.formatting.stories import story_choices
 from index.errors import StorybotError
 
 log = logging.getLogger("storybot.questions")
@@ -53,8 +55,9 @@ class Ask(commands.Cog):
         """Defer at once, search in a worker thread, answer with pages of passages."""
         self.bot.check_cooldown(interaction.user.id)
         await interaction.response.defer(ephemeral=private, thinking=True)
-        guild = interaction.guild_id or 0
-        answer, pages = await self._answer(question, guild, story, until_chapter, via="slash")
+        answer, pages = await self._answer(
+            question, where_asked(interaction), story, until_chapter, via="slash"
+        )
         view = self._view(pages, interaction.user.id)
         extra: dict[str, Any] = {"view": view} if view else {}
         message = await interaction.followup.send(
@@ -92,7 +95,8 @@ class Ask(commands.Cog):
             return
         try:
             async with message.channel.typing():
-                answer, pages = await self._answer(question, message.guild.id, story, None, via="mention")
+                where = Where(message.guild.id, message.author.id, is_nsfw(message.channel))
+                answer, pages = await self._answer(question, where, story, None, via="mention")
         except StorybotError as exc:
             await self._reply(message, user_message(exc))
             return
@@ -124,33 +128,35 @@ class Ask(commands.Cog):
 
     # -- shared ------------------------------------------------------------------------------------
     async def _answer(
-        self, question: str, guild: int, story: str | None, until_chapter: int | None, *, via: str
+        self, question: str, where: Where, story: str | None, until_chapter: int | None, *, via: str
     ) -> tuple[Answer, list[discord.Embed]]:
         """Search in a worker thread, build the pages, and log one line about it."""
         started = time.perf_counter()
-        catalog = self.bot.catalog
-
-        def work() -> tuple[Answer, dict[str, str]]:
-            # One worker-thread job per question: a second job would queue behind a burst's first ones.
-            answer = catalog.ask(question, guild=guild, story=story, until_chapter=until_chapter)
-            return answer, {s.id: s.title for s in catalog.visible(guild)}
-
-        outcome: tuple[Answer, dict[str, str]] | None = None
+        asked: Asked | None = None
         try:
-            outcome = await asyncio.to_thread(work)
+            # One worker-thread job per question: a second job would queue behind a burst's first ones.
+            asked = await asyncio.to_thread(
+                self.bot.catalog.ask,
+                question,
+                guild=where.guild,
+                user=where.user,
+                story=story,
+                until_chapter=until_chapter,
+                nsfw=where.nsfw,
+            )
         finally:
-            answer = outcome[0] if outcome else None
+            answer = asked.answer if asked else None
             log.info(
                 "question guild=%s via=%s ms=%.0f hits=%s found=%s%s",
-                guild,
+                where.guild,
                 via,
                 1000 * (time.perf_counter() - started),
                 len(answer.hits) if answer else "-",
                 answer.found if answer else "error",
                 f" text={question!r}" if self.bot.settings.log_questions else "",
             )
-        found, titles = outcome
-        return found, answer_pages(found, titles=titles, until_chapter=until_chapter, story=story)
+        pages = answer_pages(asked.answer, titles=asked.titles, until_chapter=asked.limit, story=story)
+        return asked.answer, pages
 
     def _view(self, pages: list[discord.Embed], owner: int) -> AnswerPages | None:
         if len(pages) < 2:

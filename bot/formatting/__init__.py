@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import discord
-from discord import app_commands
 
 from bot.answering import Answer
 from index.models import Hit, Passage
-from index.store import StoryInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +227,8 @@ def answer_embed(
     title = truncate(escape_story_text(story_title).replace("\n\n", " "), LIMITS.embed_title) or None
     where = f", up to chapter {until_chapter}" if until_chapter is not None else ""
     if not answer.found:
-        embed = discord.Embed(title=title, description=f"I couldn't find that in the story{where}.")
+        later = " The answer may be in a later chapter." if answer.later_chapter else ""
+        embed = discord.Embed(title=title, description=f"I couldn't find that in the story{where}.{later}")
     else:
         embed = discord.Embed(title=title, description=_description(answer))
         embed.add_field(name="Source", value=cite(answer.hits[0].passage), inline=False)
@@ -237,7 +236,7 @@ def answer_embed(
             excerpt = truncate(escape_story_text(hit.passage.text), _ALSO_EXCERPT) or "…"
             name = truncate(f"Also: {cite(hit.passage)}", LIMITS.field_name)
             embed.add_field(name=name, value=excerpt, inline=False)
-    _footer(embed, 1, pages, until_chapter)
+    _footer(embed, 1, pages, until_chapter, later=answer.found and answer.later_chapter)
     return fit_embed(embed)
 
 
@@ -255,34 +254,14 @@ def passage_embed(
     return fit_embed(embed)
 
 
-def _footer(embed: discord.Embed, position: int, pages: int, until_chapter: int | None) -> None:
+def _footer(
+    embed: discord.Embed, position: int, pages: int, until_chapter: int | None, *, later: bool = False
+) -> None:
     parts = [f"Passage {position} of {pages}"] if pages > 1 else []
     parts += [f"Up to chapter {until_chapter}"] if until_chapter is not None else []
+    parts += ["A closer match may be in a later chapter"] if later else []
     if parts:
         embed.set_footer(text=" · ".join(parts))
-
-
-def stories_embed(stories: Sequence[StoryInfo], *, server: str) -> discord.Embed:
-    """The stories a server can read, one line each, within the description limit."""
-    embed = discord.Embed(title=truncate(f"Stories in {escape_story_text(server)}", LIMITS.embed_title))
-    if not stories:
-        embed.description = "No stories yet. An admin can add one with `/story add`."
-        return embed
-    lines = []
-    for s in stories:
-        shared = " · shared" if s.guild is None else ""
-        title = truncate(escape_story_text(s.title).replace("\n\n", " "), 200)
-        chapters = f"{s.chapters} chapter" + ("" if s.chapters == 1 else "s")
-        lines.append(f"**{title}** (`{s.id}`): {chapters}, {s.words:,} words{shared}")
-    shown: list[str] = []
-    room = LIMITS.embed_description - 40
-    for i, line in enumerate(lines):
-        if sum(len(x) + 1 for x in shown) + len(line) > room:
-            shown.append(f"…and {len(lines) - i} more")
-            break
-        shown.append(line)
-    embed.description = "\n".join(shown)
-    return fit_embed(embed)
 
 
 def embed_length(embed: discord.Embed) -> int:
@@ -360,10 +339,3 @@ def answer_pages(
         for i, hit in enumerate(answer.hits[1:], 2)
     ]
     return [first, *rest]
-
-
-def story_choices(stories: Sequence[StoryInfo], current: str) -> list[app_commands.Choice[str]]:
-    """Autocomplete choices: stories whose title or id contains what the user typed, at most 25."""
-    typed = current.casefold().strip()
-    matches = [s for s in stories if typed in s.title.casefold() or typed in s.id]
-    return [app_commands.Choice(name=truncate(s.title, 100) or s.id, value=s.id) for s in matches[:25]]

@@ -1,0 +1,74 @@
+"""Answers and story details as a reader sees them in a terminal."""
+
+from __future__ import annotations
+
+from bot.answering import Answer
+from index.models import Hit, StoryMeta
+from index.store import ChapterInfo, StoryInfo
+
+
+# -- text rendering --------------------------------------------------------------------------
+def cite(hit: Hit) -> str:
+    p = hit.passage
+    title = f": {p.chapter_title}" if p.chapter_title else ""
+    paras = f"¶{p.para_start}" if p.para_start == p.para_end else f"¶{p.para_start}–{p.para_end}"
+    return f"[{p.story}] Chapter {p.chapter}{title}, {paras}"
+
+
+def oneline(text: str, limit: int = 600) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def render_answer(answer: Answer, *, until_chapter: int | None = None) -> str:
+    """The answer as a reader sees it in a terminal: quote, citation, passage, runners-up."""
+    if not answer.found:
+        limit = f", up to chapter {until_chapter}" if until_chapter else ""
+        later = " The answer may be in a later chapter." if answer.later_chapter else ""
+        return f"Q: {answer.question}\nI couldn't find that in the story{limit}.{later}\n"
+    best = answer.hits[0]
+    p = best.passage
+    a, b = answer.sentence_start - p.start, answer.sentence_end - p.start
+    passage = (
+        oneline(p.text[:a], 10_000) + " »" + oneline(p.text[a:b], 10_000) + "« " + oneline(p.text[b:], 10_000)
+    )
+    lines = [
+        f"Q: {answer.question}",
+        f"A: {oneline(answer.sentence)}",
+        f"   — {cite(best)}",
+        "",
+        f"   {passage.strip()}",
+        "",
+    ]
+    if answer.later_chapter:
+        lines += [f"   (A closer match may be in a chapter after {until_chapter}.)", ""]
+    if len(answer.hits) > 1:
+        lines.append("More passages:")
+        lines += [
+            f" {i}. {cite(h)}\n    {oneline(h.passage.text, 300)}" for i, h in enumerate(answer.hits[1:], 2)
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_info(info: StoryInfo, meta: StoryMeta, chapters: list[ChapterInfo]) -> str:
+    """A story's details: metadata, rating, size and chapters."""
+    lines = [f"{info.title} [{info.id}]"]
+    fields = [
+        ("By", ", ".join(meta.authors)),
+        ("Rating", info.rating + (f" (file: {meta.rating_label})" if meta.rating_label else "")),
+        ("Warnings", ", ".join(meta.warnings)),
+        ("Fandoms", ", ".join(meta.fandoms)),
+        ("Relationships", ", ".join(meta.relationships)),
+        ("Characters", ", ".join(meta.characters)),
+        ("Tags", ", ".join(meta.tags)),
+        ("Summary", oneline(meta.summary, 1000)),
+        ("Server", "every server" if info.guild is None else str(info.guild)),
+        ("Size", f"{info.chapters} chapters, {info.words:,} words, {info.passages:,} passages"),
+        ("Updated", info.updated_at),
+    ]
+    lines += [f"  {name}: {value}" for name, value in fields if value]
+    lines += [
+        f"  {c.number:>4}. {c.title or 'Untitled'} ({c.words:,} words, {c.passages} passages)"
+        for c in chapters
+    ]
+    return "\n".join(lines) + "\n"
