@@ -67,8 +67,7 @@ def render_info(info: StoryInfo, meta: StoryMeta, chapters: list[ChapterInfo]) -
         ("Updated", info.updated_at),
     ]
     lines += [f"  {name}: {value}" for name, value in fields if value]
-    lines += [
-        f"  {c.number:>4}. {c.title or 'Untitled'} ({c.words:,} words, {c.passages} passages)"
-        for c in chapters
-    ]
+    for c in chapters:
+        size = f"{c.words:,} words, {c.passages} passage" + ("" if c.passages == 1 else "s")
+        lines.append(f"  {c.number:>4}. {c.title or 'Untitled'} ({size})")
     return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import run
+from index.store import Library
 from tests.bot_harness import (
     ADMIN,
     ADMIN_PERMISSIONS,
@@ -21,6 +22,8 @@ from tests.bot_harness import (
     sent_payloads,
 )
 from tests.fake_discord import JSON, FakeDiscord, option
+from tests.story_files.ao3 import Ao3Work, write_ao3_epub
+from tests.story_files.hostile import write_zip_bomb
 
 LIGHTHOUSE = (
     "Chapter 1: The Keeper\n\nMira kept the copper lantern burning on the northern cliff every night.\n\n"
@@ -173,3 +176,52 @@ def test_story_info_and_an_update_that_adds_a_chapter(tmp_path: Path, lighthouse
 def _content(fake: FakeDiscord, payload: JSON) -> str:
     messages = fake.response_messages(payload)
     return str(messages[0].get("content") or "") if messages else ""
+
+
+def test_an_ao3_download_is_gated_by_its_rating_and_its_notes_are_never_answers(
+    tmp_path: Path, lighthouse_library: Path
+) -> None:
+    work = Ao3Work(rating="Mature")
+    epub = write_ao3_epub(tmp_path / "lantern.epub", work).read_bytes()
+    bomb = write_zip_bomb(tmp_path / "bomb.epub").read_bytes()
+    data = copy_library(lighthouse_library, tmp_path)
+
+    async def main() -> None:
+        async with FakeDiscord() as fake, running_storybot(fake, bot_settings(fake, data)):
+            nsfw = await fake.add_channel(fake.guild_id, "after-dark", nsfw=True)
+            for name, blob in (("bomb.epub", bomb), ("lantern.epub", epub)):
+                add = fake.slash_interaction(
+                    "story",
+                    subcommand="add",
+                    attachments={"file": (name, blob)},
+                    user_id=ADMIN,
+                    permissions=ADMIN_PERMISSIONS,
+                )
+                await fake.dispatch("INTERACTION_CREATE", add)
+                await fake.wait_until(lambda a=add: _content(fake, a).startswith(("Added", "Could not")), 60)  # type: ignore[misc]
+                if name == "bomb.epub":
+                    assert "refused as unsafe" in _content(fake, add)
+            story = option("story", "lantern")
+            gated = await command(fake, "ask", option("question", "What did Tomas find in the sand?"), story)
+            assert "rated Mature" in gated["content"]
+            asked = await command(
+                fake, "ask", option("question", "What did Tomas find in the sand?"), story, channel_id=nsfw
+            )
+            assert "brass compass" in embed_text(asked)
+            note = await command(
+                fake, "ask", option("question", "Who was the beta reader?"), story, channel_id=nsfw
+            )
+            info = embed_text(await command(fake, "story", story, subcommand="info", channel_id=nsfw))
+            for expected in (
+                "saltwick",
+                "Mature",
+                "Lighthouse Keepers (TV)",
+                "Slow Burn",
+                "3 of ?",
+                "The Storm",
+            ):
+                assert expected in info
+            assert "Juniper" not in embed_text(note)  # notes are metadata, never passages
+
+    asyncio.run(main())
+    assert [s for s in Library.open(data).stories() if s.id == "bomb"] == []
