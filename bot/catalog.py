@@ -15,6 +15,7 @@ import numpy as np
 
 from bot.answering import Answer, Answerer
 from bot.progress import ProgressNeeded, ReadingProgress, chapter_limits
+from bot.recap import ChapterRecap, Summarize, SummaryCache, central_passages, summaries
 from index.embedding import Embedder, Vectors
 from index.errors import InputError, StoryExistsError, UnknownStoryError
 from index.ingest import IngestSummary, ingest_story
@@ -68,11 +69,20 @@ class Catalog:
     """A library seen per Discord server: its own stories plus, if allowed, the shared ones."""
 
     def __init__(
-        self, library: Library, answerer: Answerer, progress: ReadingProgress, *, shared_stories: bool = True
+        self,
+        library: Library,
+        answerer: Answerer,
+        progress: ReadingProgress,
+        *,
+        shared_stories: bool = True,
+        summaries: SummaryCache | None = None,
+        summary_model: str = "",
     ):
         self.library = library
         self.answerer = answerer
         self.progress = progress
+        self.summaries = summaries
+        self.summary_model = summary_model
         self.shared_stories = shared_stories
         # Writes are rare and each one re-reads the library; one at a time keeps ids unique.
         self._write_lock = threading.Lock()
@@ -96,6 +106,22 @@ class Catalog:
                 return info
         raise UnknownStoryError(f"there is no story '{story_id}' in this server (see /story list)")
 
+    def limits(
+        self, guild: int, user: int | None, story: str | None, until_chapter: int | None, nsfw: bool
+    ) -> dict[str, int | None]:
+        """The stories a reader may be answered from here, each with its last readable chapter."""
+        scope = [self.story(guild, story)] if story is not None else self.visible(guild)
+        if not scope:
+            raise NoStoriesError("this server has no stories yet: an admin can add one with /story add")
+        allowed = scope if nsfw else [s for s in scope if s.rating not in GATED]
+        if not allowed:
+            raise RatingGateError(_gate_notice(scope))
+        progress = self.progress.of(guild, user) if user is not None else {}
+        limits = chapter_limits([s.id for s in allowed], progress, self.progress.policy(guild), until_chapter)
+        if not limits:
+            raise ProgressNeeded(_progress_notice(allowed))
+        return limits
+
     def ask(
         self,
         question: str,
@@ -108,17 +134,7 @@ class Catalog:
         k: int = 5,
     ) -> Asked:
         """Answer from the server's stories (or ``story``) within the reader's progress and rating gate."""
-        visible = self.visible(guild)
-        scope = [self.story(guild, story)] if story is not None else visible
-        if not scope:
-            raise NoStoriesError("this server has no stories yet: an admin can add one with /story add")
-        allowed = scope if nsfw else [s for s in scope if s.rating not in GATED]
-        if not allowed:
-            raise RatingGateError(_gate_notice(scope))
-        progress = self.progress.of(guild, user) if user is not None else {}
-        limits = chapter_limits([s.id for s in allowed], progress, self.progress.policy(guild), until_chapter)
-        if not limits:
-            raise ProgressNeeded(_progress_notice(allowed))
+        limits = self.limits(guild, user, story, until_chapter, nsfw)
         query = Query(
             question=question,
             story=story,
@@ -129,8 +145,35 @@ class Catalog:
         return Asked(
             answer=self.answerer.ask(query, k=k),
             limit=shown.pop() if len(shown) == 1 else None,
-            titles={s.id: s.title for s in visible},
+            titles={s.id: s.title for s in self.visible(guild)},
         )
+
+    def recap(
+        self,
+        guild: int,
+        story: str,
+        *,
+        user: int | None = None,
+        until_chapter: int | None = None,
+        nsfw: bool = True,
+        summarize: Summarize | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[StoryInfo, int | None, list[ChapterRecap]]:
+        """The story so far for this reader: summaries with ``summarize``, else central passages."""
+        info = self.story(guild, story)
+        limit = self.limits(guild, user, info.id, until_chapter, nsfw)[info.id]
+        if summarize is None or self.summaries is None:
+            return info, limit, central_passages(self.library, info.id, limit)
+        recaps = summaries(
+            self.library,
+            info.id,
+            limit,
+            cache=self.summaries,
+            model=self.summary_model,
+            summarize=summarize,
+            on_progress=on_progress,
+        )
+        return info, limit, recaps
 
     def info(self, guild: int, story_id: str) -> tuple[StoryInfo, StoryMeta, list[ChapterInfo]]:
         """A story's listing, metadata and chapters."""
@@ -192,6 +235,8 @@ class Catalog:
             info = self._own(guild, story_id, "remove")
             self.library.remove_story(info.id)
             self.progress.forget_story(info.id)
+            if self.summaries is not None:
+                self.summaries.forget_story(info.id)
             self.searcher.refresh()
         return info
 

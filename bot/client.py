@@ -13,6 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.catalog import Catalog
+from bot.composers import LLMComposer
 from bot.cooldown import QuestionCooldown
 from bot.formatting import send_kwargs
 from bot.settings import Settings
@@ -20,7 +21,7 @@ from index.errors import StorybotError
 
 log = logging.getLogger("storybot.bot")
 
-EXTENSIONS = ("bot.exts.ask", "bot.exts.stories", "bot.exts.progress")
+EXTENSIONS = ("bot.exts.ask", "bot.exts.stories", "bot.exts.progress", "bot.exts.recap")
 
 
 class Where(NamedTuple):
@@ -40,6 +41,13 @@ def is_nsfw(channel: object) -> bool:
 def where_asked(interaction: discord.Interaction[Any]) -> Where:
     """The server, user and channel rating of an interaction."""
     return Where(interaction.guild_id or 0, interaction.user.id, is_nsfw(interaction.channel))
+
+
+class Services(NamedTuple):
+    """What the bot runs on: the stories, and the LLM composer if one is configured."""
+
+    catalog: Catalog
+    llm: LLMComposer | None
 
 
 class OnCooldown(app_commands.AppCommandError):
@@ -105,7 +113,7 @@ class StoryTree(app_commands.CommandTree["StoryBot"]):
 class StoryBot(commands.Bot):
     """storybot on Discord: slash commands and mentions over a Catalog of stories."""
 
-    def __init__(self, catalog: Catalog, settings: Settings, **options: Any):
+    def __init__(self, services: Services, settings: Settings, **options: Any):
         # storybot never joins voice; the missing voice libraries are not worth a warning per start.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
@@ -118,7 +126,8 @@ class StoryBot(commands.Bot):
             tree_cls=StoryTree,
             **options,
         )
-        self.catalog = catalog
+        self.catalog = services.catalog
+        self.llm = services.llm
         self.settings = settings
         self.cooldown = QuestionCooldown(settings.cooldown_questions, settings.cooldown_seconds)
 
@@ -155,10 +164,10 @@ def point_at(api_base: str, gateway_url: str) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
-async def serve(settings: Settings, build: Callable[[], Catalog], token: str) -> None:
+async def serve(settings: Settings, build: Callable[[], Services], token: str) -> None:
     """Load the model and library in a worker thread, then connect and answer until closed."""
     point_at(settings.discord_api_base, settings.discord_gateway_url)
     log.info("loading the model and the library from %s", settings.data_dir)
-    catalog = await asyncio.to_thread(build)
-    async with StoryBot(catalog, settings) as bot:
+    services = await asyncio.to_thread(build)
+    async with StoryBot(services, settings) as bot:
         await bot.start(token)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from bot.answering import Answer
+from bot.composers import Composed
+from bot.recap import ChapterRecap
 from index.models import Hit, StoryMeta
 from index.store import ChapterInfo, StoryInfo
 
@@ -71,3 +73,23 @@ def render_info(info: StoryInfo, meta: StoryMeta, chapters: list[ChapterInfo]) -
         size = f"{c.words:,} words, {c.passages} passage" + ("" if c.passages == 1 else "s")
         lines.append(f"  {c.number:>4}. {c.title or 'Untitled'} ({size})")
     return "\n".join(lines) + "\n"
+
+
+def render_composed(composed: Composed, *, streamed: bool = False) -> str:
+    """An LLM answer (unless already streamed to the terminal) and the passages it cites."""
+    lines = [] if streamed else [f"LLM: {composed.text}"]
+    if composed.fallback:
+        lines.append("(The LLM could not answer; the quote above stands.)")
+    lines += [
+        f"   [{n}] {cite(composed.passages[n - 1])}" for n in composed.cited if n <= len(composed.passages)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_recap(title: str, until_chapter: int | None, recaps: list[ChapterRecap]) -> str:
+    """The story so far: one entry per chapter."""
+    where = f" up to chapter {until_chapter}" if until_chapter else ""
+    lines = [f"The story so far: {title}{where}", ""]
+    for r in recaps:
+        lines += [f"{r.number}. {r.title}", f"   {oneline(r.text, 1000)}", ""]
+    return "\n".join(lines)

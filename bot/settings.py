@@ -56,3 +56,18 @@ class Settings(BaseSettings):
     log_questions: bool = Field(
         default=False, description="include the question's text in the per-question log line"
     )
+
+    # -- optional LLM (any OpenAI-compatible chat endpoint) ----------------------------------------
+    llm_base_url: str | None = Field(
+        default=None,
+        description="an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (Ollama); unset: no LLM",
+    )
+    llm_model: str = Field(default="", description="the model name the endpoint serves, e.g. llama3.2")
+    llm_api_key: SecretStr | None = Field(default=None, description="the endpoint's API key, if it needs one")
+    llm_timeout: float = Field(default=30.0, gt=0, description="seconds an LLM answer may take in all")
+    llm_max_tokens: int = Field(default=350, ge=16, description="the longest LLM answer, in tokens")
+    llm_temperature: float = Field(default=0.2, ge=0, le=2, description="sampling temperature")
+    llm_answers: bool = Field(
+        default=True, description="with an endpoint set, compose Discord answers with it (false: quotes only)"
+    )
+    prompts_dir: Path | None = Field(default=None, description="prompt templates (default: the bundled ones)")

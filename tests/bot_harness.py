@@ -13,8 +13,8 @@ import discord
 import yarl
 from pydantic import SecretStr
 
-from bot.cli import _catalog
 from bot.cli import run as cli_run
+from bot.cli.wiring import services
 from bot.client import serve
 from bot.settings import Settings
 from tests.fake_discord import FakeDiscord, RecordedRequest, running_fake
@@ -59,7 +59,7 @@ async def running_storybot(fake: FakeDiscord, settings: Settings) -> AsyncIterat
     """Start the bot the way `storybot run` does; yield once it is connected and its commands synced."""
     token = settings.discord_token.get_secret_value() if settings.discord_token else ""
     with _restored_endpoints():
-        task = asyncio.create_task(serve(settings, lambda: _catalog(settings), token))
+        task = asyncio.create_task(serve(settings, lambda: services(settings), token))
 
         def ready() -> bool:
             if task.done():

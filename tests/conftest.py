@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.llm_server import LLMServer, running_server
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "stories" / "demo.txt"
@@ -35,3 +38,10 @@ def demo_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("demo-library")
     assert run(["--data-dir", str(data), "ingest", str(DEMO), "--story-id", "demo"]) == 0
     return data
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMServer]:
+    """A real llama.cpp server with SmolLM2-135M on 127.0.0.1, started once per session on first use."""
+    with running_server(tmp_path_factory.mktemp("llm-server")) as server:
+        yield server

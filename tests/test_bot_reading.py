@@ -18,6 +18,7 @@ from tests.bot_harness import (
     copy_library,
     embed_text,
     ingest,
+    pings_nobody,
     running_storybot,
     sent_payloads,
 )
@@ -225,3 +226,20 @@ def test_an_ao3_download_is_gated_by_its_rating_and_its_notes_are_never_answers(
 
     asyncio.run(main())
     assert [s for s in Library.open(data).stories() if s.id == "bomb"] == []
+
+
+def test_a_recap_stops_at_the_readers_chapter(tmp_path: Path, lighthouse_library: Path) -> None:
+    async def main() -> None:
+        async with (
+            FakeDiscord() as fake,
+            running_storybot(fake, bot_settings(fake, copy_library(lighthouse_library, tmp_path))),
+        ):
+            await command(fake, "progress", option("story", "lighthouse"), option("chapter", 2))
+            recap = embed_text(await command(fake, "recap", option("story", "lighthouse")))
+            assert "Chapter 1: The Keeper" in recap
+            assert "storm shattered" in recap
+            assert "blue glass" not in recap.lower()
+            assert "Up to chapter 2" in recap
+            assert all(pings_nobody(m) for _, m in sent_payloads(fake))
+
+    asyncio.run(main())

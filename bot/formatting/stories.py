@@ -90,7 +90,7 @@ def story_info_embed(info: StoryInfo, meta: StoryMeta, chapters: Sequence[Chapte
     size = f"{posted} chapters · {info.words:,} words · {info.passages:,} passages"
     size += f" · updated {info.updated_at[:10]}"
     embed.add_field(name="Size", value=size, inline=False)
-    lines = [f"{_chapter_label(c.number, _plain(c.title, 80))} ({c.words:,} words)" for c in chapters]
+    lines = [f"{chapter_label(c.number, _plain(c.title, 80))} ({c.words:,} words)" for c in chapters]
     _add_lines(embed, "Chapters", lines)
     embed.set_footer(text=f"id {info.id}" + (" · shared by every server" if info.guild is None else ""))
     return fit_embed(embed)
@@ -108,7 +108,7 @@ def _add_lines(embed: discord.Embed, name: str, lines: Sequence[str]) -> None:
         embed.add_field(name=name, value="\n".join(shown), inline=False)
 
 
-def _chapter_label(number: int, title: str) -> str:
+def chapter_label(number: int, title: str) -> str:
     """ "Chapter 2: The Storm" as the source titles it, or "2. The Storm" when the title lacks the number."""
     if re.match(rf"(?:chapter\s+)?{number}\b", title, re.IGNORECASE):
         return title

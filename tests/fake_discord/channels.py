@@ -39,6 +39,7 @@ class ChannelRoutes:
             ("DELETE", message, self._delete),
             ("PUT", message + r"/reactions/([^/]+)/@me", self._react),
             ("POST", r"/channels/(\d+)/typing", self._typing),
+            ("POST", message + r"/threads", self._start_thread),
         ]
 
     def _message(self, match: re.Match[str]) -> JSON | None:
@@ -75,6 +76,19 @@ class ChannelRoutes:
                 message["mentions"] = [payloads.mentioned_user(target["author"], in_guild=in_guild)]
         await self.gateway.announce("MESSAGE_CREATE", message)
         return json_response(world.render(message))
+
+    async def _start_thread(self, record: RecordedRequest, match: re.Match[str]) -> web.Response:
+        """Start a public thread from a message, as the bot; it is told with THREAD_CREATE, like Discord."""
+        message = self._message(match)
+        if message is None:
+            return unknown_message()
+        parent = self.world.channels[match.group(1)]
+        name = str(body_of(record).get("name") or "thread")[:100]
+        thread = payloads.thread_channel(message["id"], parent, name, owner_id=self.world.application_id)
+        self.world.channels[thread["id"]] = thread
+        message["thread"] = thread
+        await self.gateway.dispatch_if_live("THREAD_CREATE", thread | {"newly_created": True})
+        return json_response(thread)
 
     async def _get_message(self, record: RecordedRequest, match: re.Match[str]) -> web.Response:
         message = self._message(match)

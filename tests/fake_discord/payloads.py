@@ -391,3 +391,29 @@ def interaction(
         "context": 0,
         "attachment_size_limit": 10 * 1024 * 1024,
     }
+
+
+def thread_channel(thread_id: str, parent: JSON, name: str, *, owner_id: str) -> JSON:
+    """A public thread (type 11) started from message ``thread_id`` in ``parent``."""
+    return {
+        "id": thread_id,
+        "type": 11,
+        "guild_id": parent["guild_id"],
+        "parent_id": parent["id"],
+        "owner_id": owner_id,
+        "name": name,
+        "nsfw": parent.get("nsfw", False),
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+        "message_count": 0,
+        "member_count": 1,
+        "flags": 0,
+        "total_message_sent": 0,
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": now_iso(),
+            "locked": False,
+            "create_timestamp": now_iso(),
+        },
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import tempfile
@@ -12,13 +11,12 @@ from pathlib import Path
 import discord
 
 from bot.client import StoryBot
-from bot.formatting import send_kwargs
+from bot.status import with_status
 from index.errors import InputError
 from index.ingest import IngestSummary
 
 log = logging.getLogger("storybot.stories")
 
-_PROGRESS_EVERY = 2.0  # seconds between progress edits: well inside the webhook's 5 edits / 5 s
 MB = 1024 * 1024
 
 Ingest = Callable[[Path, Callable[[int, int], None]], IngestSummary]
@@ -50,33 +48,14 @@ async def downloaded(file: discord.Attachment, cap: int) -> AsyncIterator[Path]:
         yield path
 
 
-class _Progress:
-    """(done, total) passages embedded so far, written by the worker thread, read by the event loop."""
-
-    def __init__(self) -> None:
-        self.state: tuple[int, int] = (0, 0)
-
-    def update(self, done: int, total: int) -> None:
-        self.state = (done, total)  # one assignment: atomic under the GIL
-
-
 async def ingest_with_progress(
     interaction: discord.Interaction[StoryBot], ingest: Ingest, path: Path, shown_name: str
 ) -> IngestSummary:
     """Run ``ingest`` in a worker thread, editing the reply with its progress until it is done."""
-    progress = _Progress()
-    work = asyncio.create_task(asyncio.to_thread(ingest, path, progress.update))
-    shown = ""
-    while not work.done():
-        done, total = progress.state
-        text = f"Reading {shown_name}…"
-        if total:
-            text = f"Indexing {shown_name}: {done:,} of {total:,} passages embedded…"
-        if text != shown:
-            try:
-                await interaction.edit_original_response(content=text, **send_kwargs())
-                shown = text
-            except discord.HTTPException:
-                log.debug("progress edit failed", exc_info=True)
-        await asyncio.wait({work}, timeout=_PROGRESS_EVERY)
-    return await work
+
+    def status(done: int, total: int) -> str:
+        if not total:
+            return f"Reading {shown_name}…"
+        return f"Indexing {shown_name}: {done:,} of {total:,} passages embedded…"
+
+    return await with_status(interaction, lambda report: ingest(path, report), status)

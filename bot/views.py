@@ -1,4 +1,4 @@
-"""Previous/Next buttons that page through an answer's passages; only the asker may turn pages."""
+"""Previous/Next buttons that page through embeds (passages, a recap); only the asker turns pages."""
 
 from __future__ import annotations
 

@@ -1,0 +1,137 @@
+"""Does the highlighted sentence hold the answer? Gold-answer containment on the FairytaleQA devset.
+
+    python bench/answer_sentence.py [--devset ../shared/devset] [--passages 3] [--window-chars 400] ...
+
+Every devset story is ingested into one library and each question is asked of its own story, as a
+reader would with `story=`, through `Answerer.ask` with the bot's k and refusal threshold, one torch
+thread and the ONNX query encoder. The selection options default to the shipped ones; pass them to
+measure a variant. Prints containment by question kind, the highlighted length, and `ask` latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.eval_devset import load_devset
+from bot.answering import MIN_SIMILARITY, Answer, Answerer, SelectionParams
+from index.chunking import ChunkParams
+from index.embedding import SentenceTransformerEmbedder
+from index.ingest import ingest_all
+from index.readers import read_story
+from index.search import Query, Searcher, tokenize
+from index.store import Library
+
+K = 5  # what the bot asks for (bot.catalog.Catalog.ask)
+STRICT, LENIENT = 1.0, 0.5
+# Function words of an answer ("the", "her", "was") are found anywhere; they do not show an answer.
+STOPWORDS = frozenset({
+    "a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as",
+    "is", "was", "were", "be", "been", "being", "are", "am", "it", "its", "he", "she", "they", "them",
+    "his", "her", "their", "him", "i", "you", "we", "us", "our", "your", "my", "me", "this", "that",
+    "these", "those", "there", "here", "then", "than", "so", "do", "did", "does", "had", "has", "have",
+    "not", "no", "what", "who", "whom", "which", "why", "how", "when", "where", "into", "out", "up",
+    "down", "over",
+})  # fmt: skip
+DEFINITION = (
+    "A question counts as answered at level L when, for at least one of its `answers` or `answers_alt`,\n"
+    "a share >= L of the answer's distinct content words (lower-cased word tokens as index.search\n"
+    "tokenizes them, minus function words; all its words if it has no other) occurs among the\n"
+    "highlighted span's words. Strict: L = 1.0 (every content word); lenient: L = 0.5. A refused\n"
+    "question counts as not answered."
+)
+
+
+def coverage(question: dict[str, Any], span: str) -> float:
+    """The best share of a gold answer's content words found in ``span``."""
+    found = set(tokenize(span))
+    best = 0.0
+    for gold in [*question["answers"], *question["answers_alt"]]:
+        words = tokenize(gold)
+        content = {w for w in words if w not in STOPWORDS} or set(words)
+        if content:
+            best = max(best, len(content & found) / len(content))
+    return best
+
+
+def run(
+    devset: Path, params: dict[str, Any], min_similarity: float, cache_dir: Path
+) -> tuple[list[dict[str, Any]], list[Answer], list[tuple[float, float]]]:
+    """Ask every devset question of its own story: the questions, answers, (ask, search alone) seconds."""
+    stories, questions = load_devset(devset)
+    embedder = SentenceTransformerEmbedder(threads=1, query_cache_dir=cache_dir)
+    answers, times = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        library = Library.create_or_open(Path(tmp), embedder.model_id, embedder.dimension, ChunkParams())
+        read = [read_story(devset / s["path"], story_id=s["story_id"]) for s in stories]
+        ingest_all(library, embedder, read, replace=False)
+        options: dict[str, Any] = {"params": SelectionParams(**params)} if params else {}
+        answerer = Answerer(Searcher(library, embedder), embedder, min_similarity=min_similarity, **options)
+        answerer.ask(Query(question="warm up the encoder", story=stories[0]["story_id"]), k=K)
+        for q in questions:
+            query = Query(question=q["question"], story=q["story_id"])
+            t0 = time.perf_counter()
+            answers.append(answerer.ask(query, k=K))
+            t1 = time.perf_counter()
+            answerer.searcher.search_query(query, k=K)
+            times.append((t1 - t0, time.perf_counter() - t1))
+        library.close()
+    return questions, answers, times
+
+
+def report(questions: list[dict[str, Any]], answers: list[Answer], times: list[tuple[float, float]]) -> None:
+    """Print containment by question kind, the passage ceiling, span length and latency."""
+    print(DEFINITION)
+    print(f"\n{'group':<10}{'n':>5}{'strict':>9}{'lenient':>9}{'passage strict':>16}{'refused':>9}")
+    for group in ("explicit", "implicit", "all"):
+        pairs = [
+            (q, a)
+            for q, a in zip(questions, answers, strict=True)
+            if group in ("all", q["explicit_or_implicit"])
+        ]
+        span = [coverage(q, a.sentence) for q, a in pairs]
+        whole = [coverage(q, a.hits[0].passage.text) if a.found else 0.0 for q, a in pairs]
+        print(
+            f"{group:<10}{len(pairs):>5}{np.mean([c >= STRICT for c in span]):>9.3f}"
+            f"{np.mean([c >= LENIENT for c in span]):>9.3f}{np.mean([c >= STRICT for c in whole]):>16.3f}"
+            f"{sum(not a.found for _, a in pairs):>9}"
+        )
+    spans = [len(a.sentence) for a in answers if a.found]
+    print(
+        f"\nhighlighted span: mean {statistics.mean(spans):.0f} characters, median "
+        f"{statistics.median(spans):.0f}; passage strict = the whole first passage instead of the span"
+    )
+    ask, search = (np.array(t) * 1000 for t in zip(*times, strict=True))
+    print(f"ask latency (k={K}, 1 thread): p50 {np.median(ask):.1f} ms, p95 {np.percentile(ask, 95):.1f} ms;")
+    print(
+        f"  of which retrieval alone: p50 {np.median(search):.1f} ms, p95 {np.percentile(search, 95):.1f} ms"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--devset", type=Path, default=Path(__file__).resolve().parents[2] / "shared/devset")
+    ap.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache/storybot", help="ONNX encoder")
+    ap.add_argument("--min-similarity", type=float, default=MIN_SIMILARITY)
+    defaults = SelectionParams()
+    for name in SelectionParams.model_fields:
+        flag = "--" + name.replace("_", "-")
+        ap.add_argument(flag, type=type(getattr(defaults, name)), help=f"default {getattr(defaults, name)}")
+    args = ap.parse_args()
+    params = {n: getattr(args, n) for n in SelectionParams.model_fields if getattr(args, n) is not None}
+    print(f"selection: {params or 'shipped defaults'}; min_similarity {args.min_similarity}")
+    questions, answers, times = run(args.devset, params, args.min_similarity, args.cache_dir)
+    report(questions, answers, times)
+
+
+if __name__ == "__main__":
+    main()
