@@ -13,6 +13,8 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 COPY pyproject.toml README.md ./
 COPY index ./index
 COPY bot ./bot
+# bot/prompt_templates links to prompts/: the LLM composer's templates ship as package data.
+COPY prompts ./prompts
 RUN pip install .
 
 RUN useradd --create-home --uid 10001 storybot && mkdir /data && chown storybot /data

@@ -5,11 +5,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answering import Answer, Answerer, SelectionParams
+from bot.answering import Answer, Answerer, SelectionParams, _embed_by_length
 from index.chunking import ChunkParams
 from index.models import Hit, Story
 from index.search import Query, Searcher
@@ -96,6 +97,17 @@ def test_only_the_best_passages_sentences_compete_and_few_go_through_the_model(t
     assert embedder.texts_embedded - before == 2  # the question and one sentence
     assert chosen.hit == 0
     assert hits[0].passage.start <= chosen.start < chosen.end <= hits[0].passage.end
+
+
+def test_texts_of_mixed_lengths_are_embedded_in_two_runs_with_rows_in_order() -> None:
+    embedder = HashEmbedder()
+    texts = ["a lamp", "storm " * 40, "the keeper", "waves " * 45, "pier"]
+    vectors = _embed_by_length(embedder, texts)
+    assert embedder.calls == 2
+    np.testing.assert_allclose(vectors, HashEmbedder().embed(texts))
+    alike = HashEmbedder()
+    _embed_by_length(alike, ["the lamp", "the keeper", "a pier"])
+    assert alike.calls == 1
 
 
 def test_a_question_the_story_does_not_answer_is_refused(tmp_path: Path) -> None:
