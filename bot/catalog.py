@@ -50,6 +50,13 @@ class Asked(NamedTuple):
     titles: dict[str, str]
 
 
+def _find(stories: Sequence[StoryInfo], story_id: str) -> StoryInfo:
+    for info in stories:
+        if info.id == story_id:
+            return info
+    raise UnknownStoryError(f"there is no story '{story_id}' in this server (see /story list)")
+
+
 def _gate_notice(scope: Sequence[StoryInfo]) -> str:
     if len(scope) == 1:
         story = scope[0]
@@ -101,16 +108,20 @@ class Catalog:
 
     def story(self, guild: int, story_id: str) -> StoryInfo:
         """One story the server can read, or UnknownStoryError."""
-        for info in self.visible(guild):
-            if info.id == story_id:
-                return info
-        raise UnknownStoryError(f"there is no story '{story_id}' in this server (see /story list)")
+        return _find(self.visible(guild), story_id)
 
     def limits(
-        self, guild: int, user: int | None, story: str | None, until_chapter: int | None, nsfw: bool
+        self,
+        guild: int,
+        user: int | None,
+        story: str | None,
+        until_chapter: int | None,
+        nsfw: bool,
+        visible: list[StoryInfo] | None = None,
     ) -> dict[str, int | None]:
         """The stories a reader may be answered from here, each with its last readable chapter."""
-        scope = [self.story(guild, story)] if story is not None else self.visible(guild)
+        visible = self.visible(guild) if visible is None else visible
+        scope = [_find(visible, story)] if story is not None else visible
         if not scope:
             raise NoStoriesError("this server has no stories yet: an admin can add one with /story add")
         allowed = scope if nsfw else [s for s in scope if s.rating not in GATED]
@@ -134,7 +145,8 @@ class Catalog:
         k: int = 5,
     ) -> Asked:
         """Answer from the server's stories (or ``story``) within the reader's progress and rating gate."""
-        limits = self.limits(guild, user, story, until_chapter, nsfw)
+        visible = self.visible(guild)
+        limits = self.limits(guild, user, story, until_chapter, nsfw, visible)
         query = Query(
             question=question,
             story=story,
@@ -145,7 +157,7 @@ class Catalog:
         return Asked(
             answer=self.answerer.ask(query, k=k),
             limit=shown.pop() if len(shown) == 1 else None,
-            titles={s.id: s.title for s in self.visible(guild)},
+            titles={s.id: s.title for s in visible},
         )
 
     def recap(
@@ -160,8 +172,9 @@ class Catalog:
         on_progress: Callable[[int, int], None] | None = None,
     ) -> tuple[StoryInfo, int | None, list[ChapterRecap]]:
         """The story so far for this reader: summaries with ``summarize``, else central passages."""
-        info = self.story(guild, story)
-        limit = self.limits(guild, user, info.id, until_chapter, nsfw)[info.id]
+        visible = self.visible(guild)
+        info = _find(visible, story)
+        limit = self.limits(guild, user, info.id, until_chapter, nsfw, visible)[info.id]
         if summarize is None or self.summaries is None:
             return info, limit, central_passages(self.library, info.id, limit)
         recaps = summaries(

@@ -16,6 +16,7 @@ from bot.catalog import Catalog
 from bot.composers import LLMComposer
 from bot.cooldown import QuestionCooldown
 from bot.formatting import send_kwargs
+from bot.formatting.stories import story_choices
 from bot.settings import Settings
 from index.errors import StorybotError
 
@@ -155,6 +156,15 @@ class StoryBot(commands.Bot):
         retry_after = self.cooldown.retry_after(user_id)
         if retry_after is not None:
             raise OnCooldown(retry_after)
+
+
+async def story_choices_for(
+    interaction: discord.Interaction[StoryBot], current: str, *, own: bool = False
+) -> list[app_commands.Choice[str]]:
+    """Autocomplete the server's stories (``own``: only those it added) matching what the user typed."""
+    guild = interaction.guild_id or 0
+    stories = await asyncio.to_thread(interaction.client.catalog.visible, guild)
+    return story_choices([s for s in stories if not own or s.guild == guild], current)
 
 
 def point_at(api_base: str, gateway_url: str) -> None:

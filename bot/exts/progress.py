@@ -8,9 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import StoryBot
+from bot.client import StoryBot, story_choices_for
 from bot.formatting import escape_story_text, send_kwargs, truncate
-from bot.formatting.stories import story_choices
 from bot.progress import POLICIES, Policy
 from index.errors import InputError
 from index.store import StoryInfo
@@ -95,8 +94,7 @@ class Progress(commands.Cog):
     async def _story(
         self, interaction: discord.Interaction[StoryBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        stories = await asyncio.to_thread(self.bot.catalog.visible, interaction.guild_id or 0)
-        return story_choices(stories, current)
+        return await story_choices_for(interaction, current)
 
     @app_commands.command(name="spoilers", description="What readers who haven't set their progress may see")
     @app_commands.guild_only()

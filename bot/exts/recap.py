@@ -3,7 +3,6 @@ chapter's most central passage."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -11,10 +10,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import StoryBot, where_asked
+from bot.client import StoryBot, story_choices_for, where_asked
 from bot.formatting import send_kwargs
 from bot.formatting.recap import recap_pages
-from bot.formatting.stories import story_choices
 from bot.llm import LLMError
 from bot.recap import ChapterRecap
 from bot.status import Report, with_status
@@ -86,8 +84,7 @@ class Recap(commands.Cog):
     async def _story(
         self, interaction: discord.Interaction[StoryBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        stories = await asyncio.to_thread(self.bot.catalog.visible, interaction.guild_id or 0)
-        return story_choices(stories, current)
+        return await story_choices_for(interaction, current)
 
 
 async def setup(bot: StoryBot) -> None:

@@ -15,12 +15,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.catalog import Asked
-from bot.client import StoryBot, Where, is_nsfw, user_message, where_asked
+from bot.client import StoryBot, Where, is_nsfw, story_choices_for, user_message, where_asked
 from bot.composers import Composed, Turn
 from bot.conversation import Conversations, Exchange, carry_over
 from bot.formatting import answer_pages, passage_embed, send_kwargs, truncate
 from bot.formatting.composed import composed_embed
-from bot.formatting.stories import story_choices
 from bot.status import with_stream
 from bot.views import AnswerPages
 from index.errors import StorybotError
@@ -76,8 +75,7 @@ class Ask(commands.Cog):
     async def _story_autocomplete(
         self, interaction: discord.Interaction[StoryBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        stories = await asyncio.to_thread(self.bot.catalog.visible, interaction.guild_id or 0)
-        return story_choices(stories, current)
+        return await story_choices_for(interaction, current)
 
     async def _open_thread(self, message: discord.Message, question: str, exchange: Exchange) -> None:
         try:

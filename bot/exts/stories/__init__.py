@@ -17,10 +17,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.catalog import GATED, RatingGateError
-from bot.client import StoryBot, is_nsfw
+from bot.client import StoryBot, is_nsfw, story_choices_for
 from bot.exts.stories.upload import MB, check_size, downloaded, ingest_with_progress
 from bot.formatting import escape_story_text, send_kwargs, truncate
-from bot.formatting.stories import stories_embed, story_choices, story_info_embed
+from bot.formatting.stories import stories_embed, story_info_embed
 from index.errors import StorybotError
 from index.ingest import IngestSummary
 from index.models import Rating
@@ -179,8 +179,7 @@ class Stories(commands.GroupCog, group_name="story", group_description="The stor
     async def _any_story(
         self, interaction: discord.Interaction[StoryBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        stories = await asyncio.to_thread(self.bot.catalog.visible, interaction.guild_id or 0)
-        return story_choices(stories, current)
+        return await story_choices_for(interaction, current)
 
     @update.autocomplete("story")
     @rating.autocomplete("story")
@@ -188,9 +187,7 @@ class Stories(commands.GroupCog, group_name="story", group_description="The stor
     async def _own_story(
         self, interaction: discord.Interaction[StoryBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        guild = interaction.guild_id or 0
-        stories = await asyncio.to_thread(self.bot.catalog.visible, guild)
-        return story_choices([s for s in stories if s.guild == guild], current)
+        return await story_choices_for(interaction, current, own=True)
 
 
 def _done(summary: IngestSummary, verb: str) -> str:
