@@ -13,8 +13,7 @@ from index.store import ChapterInfo, StoryInfo
 def cite(hit: Hit) -> str:
     p = hit.passage
     title = f": {p.chapter_title}" if p.chapter_title else ""
-    paras = f"¶{p.para_start}" if p.para_start == p.para_end else f"¶{p.para_start}–{p.para_end}"
-    return f"[{p.story}] Chapter {p.chapter}{title}, {paras}"
+    return f"[{p.story}] Chapter {p.chapter}{title}, {p.paragraphs}"
 
 
 def oneline(text: str, limit: int = 600) -> str:

@@ -94,6 +94,12 @@ class Passage(Frozen):
     end: int = Field(ge=0)
     text: str
 
+    @property
+    def paragraphs(self) -> str:
+        """The paragraphs it spans, as cited: "¶3" or "¶3–5"."""
+        a, b = self.para_start, self.para_end
+        return f"¶{a}" if a == b else f"¶{a}–{b}"
+
 
 class Hit(Frozen):
     """A passage returned by search, with its fused relevance score."""

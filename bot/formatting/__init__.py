@@ -143,8 +143,7 @@ def truncate_start(text: str, limit: int, *, ellipsis: str = "…") -> str:
 def cite(passage: Passage, story_title: str | None = None) -> str:
     """Cite a passage as "Chapter N: title · ¶a–b" (escaped, ≤ 256 characters)."""
     n = passage.chapter
-    a, b = passage.para_start, passage.para_end
-    paras = f"¶{a}" if a == b else f"¶{a}–{b}"
+    paras = passage.paragraphs
     title = escape_story_text(passage.chapter_title).replace("\n\n", " ")
     story = truncate(escape_story_text(story_title or "").replace("\n\n", " "), 100)
     head = f"{story} · Chapter {n}" if story else f"Chapter {n}"
@@ -174,7 +173,7 @@ def _bold(text: str) -> str:
     return "\n\n".join(f"**{p} **" if _URL_AT_END.search(p) else f"**{p}**" for p in text.split("\n\n") if p)
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     """Quote every paragraph as one "> " line."""
     return "\n".join(f"> {p}" for p in text.split("\n\n") if p)
 
@@ -193,7 +192,7 @@ def _compose_description(answer: Answer, room: int) -> str:
     raw = (p.text[:a], p.text[a:b], p.text[b:])
     before, sentence, after = (escape_story_text(part) for part in raw)
     if not sentence:
-        return _quote(truncate(escape_story_text(p.text), room))
+        return quote(truncate(escape_story_text(p.text), room))
     # Escape first, then cut the escaped pieces, then add our own markdown around them.
     headline = _bold(truncate(sentence, max(room // 4, 1)))
     if not before and not after:
@@ -205,7 +204,7 @@ def _compose_description(answer: Answer, room: int) -> str:
     gap = _gap(raw[0], raw[1]) or (" " if _URL_AT_END.search(before) else "")
     parts = [before, gap if before else "", headline]
     parts += [_gap(raw[1], raw[2]) if after else "", after]
-    return f"{headline}\n\n{_quote(''.join(parts))}"
+    return f"{headline}\n\n{quote(''.join(parts))}"
 
 
 def _description(answer: Answer) -> str:
@@ -246,9 +245,7 @@ def passage_embed(
     """One more passage as a page of its own: quoted in full and cited."""
     title = truncate(escape_story_text(story_title).replace("\n\n", " "), LIMITS.embed_title) or None
     room = LIMITS.embed_description - 200  # quoting adds "> " to every paragraph
-    embed = discord.Embed(
-        title=title, description=_quote(truncate(escape_story_text(hit.passage.text), room))
-    )
+    embed = discord.Embed(title=title, description=quote(truncate(escape_story_text(hit.passage.text), room)))
     embed.add_field(name="Source", value=cite(hit.passage), inline=False)
     _footer(embed, position, pages, until_chapter)
     return fit_embed(embed)

@@ -15,9 +15,7 @@ _SOURCE_EXCERPT = 200
 
 
 def _short_cite(hit: Hit) -> str:
-    p = hit.passage
-    paras = f"¶{p.para_start}" if p.para_start == p.para_end else f"¶{p.para_start}–{p.para_end}"
-    return f"[ch. {p.chapter}, {paras}]"
+    return f"[ch. {hit.passage.chapter}, {hit.passage.paragraphs}]"
 
 
 def with_citations(text: str, passages: Sequence[Hit]) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.formatting import LIMITS, escape_story_text, fit_embed, truncate
+from bot.formatting import LIMITS, escape_story_text, fit_embed, quote, truncate
 from bot.formatting.stories import chapter_label
 from bot.recap import ChapterRecap
 
@@ -31,11 +31,7 @@ def recap_pages(title: str, limit: int | None, recaps: Sequence[ChapterRecap]) -
         for r in chunk:
             room = _SUMMARY_CHARS if r.kind == "summary" else _PASSAGE_CHARS
             text = escape_story_text(r.text)
-            value = (
-                truncate(text, room)
-                if r.kind == "summary"
-                else "> " + truncate(text, room).replace("\n\n", "\n> ")
-            )
+            value = truncate(text, room) if r.kind == "summary" else quote(truncate(text, room))
             name = truncate(
                 chapter_label(r.number, escape_story_text(r.title).replace("\n\n", " ")), LIMITS.field_name
             )
