@@ -94,6 +94,18 @@ class Catalog:
         # Writes are rare and each one re-reads the library; one at a time keeps ids unique.
         self._write_lock = threading.Lock()
 
+    def close(self, wait: float = 10.0) -> None:
+        """Close the library and the progress and summary stores, once a write in progress is done."""
+        if not self._write_lock.acquire(timeout=wait):
+            return  # an upload is still writing; its transaction either commits or rolls back at exit
+        try:
+            self.progress.close()
+            if self.summaries is not None:
+                self.summaries.close()
+            self.library.close()
+        finally:
+            self._write_lock.release()
+
     @property
     def searcher(self) -> Searcher:
         """The searcher answering questions."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import os
+import threading
+import time
 from typing import Any, NamedTuple
 
 import discord
@@ -17,12 +19,16 @@ from bot.composers import LLMComposer
 from bot.cooldown import QuestionCooldown
 from bot.formatting import send_kwargs
 from bot.formatting.stories import story_choices
+from bot.health import Heartbeat, State, write_heartbeat
 from bot.settings import Settings
 from index.errors import StorybotError
 
 log = logging.getLogger("storybot.bot")
 
 EXTENSIONS = ("bot.exts.ask", "bot.exts.stories", "bot.exts.progress", "bot.exts.recap")
+RESTARTING = "storybot is restarting; ask again in a minute."
+# After the grace period, abandoned jobs get this long to tell their users before they are cancelled.
+ABANDON_WAIT = 3.0
 
 
 class Where(NamedTuple):
@@ -59,10 +65,16 @@ class OnCooldown(app_commands.AppCommandError):
         self.retry_after = retry_after
 
 
+class ShuttingDown(app_commands.AppCommandError):
+    """The bot was told to stop: it finishes what it is doing and takes nothing new."""
+
+
 def user_message(error: BaseException) -> str:
     """The short, true sentence a Discord user is shown for ``error``."""
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         error = error.__cause__ or error
+    if isinstance(error, ShuttingDown):
+        return RESTARTING
     if isinstance(error, OnCooldown):
         return f"Slow down a little: you can ask again in {max(1, round(error.retry_after))} s."
     if isinstance(error, app_commands.MissingPermissions):
@@ -82,7 +94,7 @@ def user_message(error: BaseException) -> str:
 def expected(error: BaseException) -> bool:
     """Whether ``error`` is a user's mistake (one log line) rather than a bug (a traceback)."""
     cause = error.__cause__ if isinstance(error, app_commands.CommandInvokeError) else error
-    return isinstance(cause, StorybotError | app_commands.CheckFailure | OnCooldown)
+    return isinstance(cause, StorybotError | app_commands.CheckFailure | OnCooldown | ShuttingDown)
 
 
 async def tell(interaction: discord.Interaction[Any], text: str) -> None:
@@ -98,6 +110,13 @@ async def tell(interaction: discord.Interaction[Any], text: str) -> None:
 
 class StoryTree(app_commands.CommandTree["StoryBot"]):
     """The command tree, with the one error handler every slash command and autocomplete shares."""
+
+    async def interaction_check(self, interaction: discord.Interaction[StoryBot]) -> bool:
+        """Count every command as work in flight; once shutting down, refuse new ones."""
+        if interaction.type is discord.InteractionType.autocomplete:
+            return not interaction.client.draining
+        interaction.client.begin_work()
+        return True
 
     async def on_error(
         self, interaction: discord.Interaction[StoryBot], error: app_commands.AppCommandError
@@ -131,18 +150,89 @@ class StoryBot(commands.Bot):
         self.llm = services.llm
         self.settings = settings
         self.cooldown = QuestionCooldown(settings.cooldown_questions, settings.cooldown_seconds)
+        self.draining = False
+        # Set when the grace period is over: uploads in a worker thread give up at their next step.
+        self.abandon = threading.Event()
+        self._work: set[asyncio.Task[Any]] = set()
 
     async def setup_hook(self) -> None:
-        """Load the extensions and register the slash commands."""
+        """Load the extensions, register the slash commands, and start the heartbeat."""
         for name in EXTENSIONS:
             await self.load_extension(name)
         if self.settings.sync_commands:
             synced = await self.tree.sync()
             log.info("registered %d slash commands", len(synced))
+        self.loop.create_task(self._heartbeats(), name="storybot-heartbeat")
 
     async def on_ready(self) -> None:
-        """Log the connection."""
+        """Log the connection and tell the healthcheck at once."""
         log.info("connected as %s to %d servers", self.user, len(self.guilds))
+        await self.beat()
+
+    async def on_resumed(self) -> None:
+        """Tell the healthcheck the connection is back."""
+        await self.beat()
+
+    # -- health and shutdown ---------------------------------------------------------------------
+    def connected(self) -> bool:
+        """Whether the gateway connection is up and the bot has received its servers."""
+        return self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
+
+    def shard_ids_running(self) -> list[int]:
+        """The gateway shards this process runs (none when unsharded)."""
+        return []
+
+    async def beat(self, state: State | None = None) -> None:
+        """Refresh the heartbeat file `storybot health` reads."""
+        if state is None:
+            state = "stopping" if self.draining else "ready" if self.connected() else "disconnected"
+        beat = Heartbeat(
+            pid=os.getpid(),
+            state=state,
+            at=time.time(),
+            every=self.settings.heartbeat_seconds,
+            servers=len(self.guilds),
+            stories=len(await asyncio.to_thread(self.catalog.library.stories)),
+            shards=self.shard_ids_running(),
+        )
+        try:
+            await asyncio.to_thread(write_heartbeat, self.settings.heartbeat_file, beat)
+        except OSError as exc:
+            log.warning("could not write the heartbeat file %s: %s", self.settings.heartbeat_file, exc)
+
+    async def _heartbeats(self) -> None:
+        while not self.is_closed():
+            await self.beat()
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+
+    def begin_work(self) -> None:
+        """Count the running task as a question in flight, or raise ShuttingDown once stopping."""
+        if self.draining:
+            raise ShuttingDown(RESTARTING)
+        task = asyncio.current_task()
+        if task is not None and task not in self._work:
+            self._work.add(task)
+            task.add_done_callback(self._work.discard)
+
+    async def shut_down(self, grace: float) -> bool:
+        """Take nothing new, give the questions in flight up to ``grace`` seconds, then disconnect.
+
+        Returns whether they all finished; abandoned ones may leave a worker thread running.
+        """
+        self.draining = True
+        await self.beat("stopping")
+        pending = {task for task in self._work if not task.done()}
+        if pending:
+            log.info("stopping: finishing %d questions in flight (up to %.0f s)", len(pending), grace)
+            _, pending = await asyncio.wait(pending, timeout=grace)
+        if pending:
+            log.warning("stopping: %d still running after %.0f s; abandoning them", len(pending), grace)
+            self.abandon.set()
+            _, pending = await asyncio.wait(pending, timeout=ABANDON_WAIT)
+            for task in pending:
+                task.cancel()
+        await self.close()
+        return not self.abandon.is_set()
 
     async def on_message(self, message: discord.Message) -> None:
         """Prefix commands are not used; the ask extension's listener handles mentions."""
@@ -174,10 +264,25 @@ def point_at(api_base: str, gateway_url: str) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
-async def serve(settings: Settings, build: Callable[[], Services], token: str) -> None:
-    """Load the model and library in a worker thread, then connect and answer until closed."""
-    point_at(settings.discord_api_base, settings.discord_gateway_url)
-    log.info("loading the model and the library from %s", settings.data_dir)
-    services = await asyncio.to_thread(build)
-    async with StoryBot(services, settings) as bot:
-        await bot.start(token)
+class ShardedStoryBot(StoryBot, commands.AutoShardedBot):
+    """StoryBot over several gateway shards: one process runs some or all of a bot's shards."""
+
+    def connected(self) -> bool:
+        """Whether every shard this process runs is connected."""
+        expected = self.shard_ids or range(self.shard_count or 0)
+        return (
+            self.is_ready()
+            and not self.is_closed()
+            and all(s in self.shards and not self.shards[s].is_closed() for s in expected)
+        )
+
+    def shard_ids_running(self) -> list[int]:
+        """The gateway shards this process runs."""
+        return sorted(self.shards)
+
+
+def make_bot(services: Services, settings: Settings) -> StoryBot:
+    """A StoryBot, sharded when the settings give a shard count."""
+    if settings.shard_count is None:
+        return StoryBot(services, settings)
+    return ShardedStoryBot(services, settings, shard_count=settings.shard_count, shard_ids=settings.shard_ids)

@@ -21,6 +21,21 @@ REQUIRED = tuple(f"{task}.{part}" for task in TASKS for part in ("system", "user
 # holds a copy of the files there (package data). The repo folder covers checkouts without symlinks.
 BUNDLED = "prompt_templates"
 REPO_PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
+# The variables bot/composers.py gives each task, with sample values: what `storybot doctor` renders
+# a configured prompts folder with, so a template that would fail at answer time fails there first.
+TASK_VARIABLES = {
+    "answer": ("passages", "history", "question"),
+    "rewrite": ("history", "question"),
+    "summary": ("story_title", "chapter_title", "text"),
+}
+SAMPLE_VALUES = {
+    "passages": "[1] The Lighthouse — Chapter 2: The Storm\n<<<\nMira carried the lantern.\n>>>",
+    "history": "Earlier questions from this reader: none.",
+    "question": "Who carried the lantern?",
+    "story_title": "The Lighthouse",
+    "chapter_title": "Chapter 2: The Storm",
+    "text": "A storm broke the lens and Mira carried the lantern to the village.",
+}
 
 
 class PromptError(ValueError):
@@ -111,3 +126,19 @@ def load_prompts(folder: Path | None = None) -> Prompts:
         path.name.removesuffix(SUFFIX): path.read_text(encoding="utf-8") for path in folder.glob(f"*{SUFFIX}")
     }
     return Prompts(templates, source=str(folder))
+
+
+def render_samples(prompts: Prompts) -> list[ChatPrompt]:
+    """Render each task with sample values for what the composers give it; PromptError if one fails."""
+    rendered = []
+    for task in TASKS:
+        given = TASK_VARIABLES[task]
+        used = prompts.variables(f"{task}.system") | prompts.variables(f"{task}.user")
+        unknown = sorted(used - set(given))
+        if unknown:  # name the typo, not the variable it left unused
+            raise PromptError(
+                f"the {task} prompts use {', '.join('$' + n for n in unknown)}; "
+                f"storybot gives them only {', '.join('$' + n for n in given)}"
+            )
+        rendered.append(prompts.render_task(task, **{name: SAMPLE_VALUES[name] for name in given}))
+    return rendered

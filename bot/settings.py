@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from index.embedding import DEFAULT_MODEL
+from index.errors import InputError
+
+
+def _id_list(value: object) -> object:
+    """Shard ids as a JSON list or, as people write them in `.env`, "0,1"."""
+    if isinstance(value, str):
+        text = value.strip().strip("[]")
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
 
 
 class Settings(BaseSettings):
@@ -72,3 +83,59 @@ class Settings(BaseSettings):
         default=True, description="with an endpoint set, compose Discord answers with it (false: quotes only)"
     )
     prompts_dir: Path | None = Field(default=None, description="prompt templates (default: the bundled ones)")
+
+    # -- running it: logs, health, shutdown, shards ------------------------------------------------
+    log_format: Literal["plain", "json"] = Field(
+        default="plain", description="log lines as plain text, or one JSON object per line"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
+        default=None, description="the lowest level logged (default: INFO for `run`, WARNING otherwise)"
+    )
+    heartbeat_file: Path = Field(
+        default=Path(tempfile.gettempdir()) / "storybot-heartbeat.json",
+        description="the file the running bot refreshes and `storybot health` reads",
+    )
+    heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="how often the bot refreshes it; older than 4 of these is unhealthy"
+    )
+    shutdown_grace: float = Field(
+        default=10.0, ge=0, description="seconds questions in flight may take to finish after SIGTERM"
+    )
+    shard_count: int | None = Field(
+        default=None, ge=1, description="split the bot's servers into this many gateway shards"
+    )
+    shard_ids: Annotated[list[int] | None, NoDecode, BeforeValidator(_id_list)] = Field(
+        default=None, description='the shards this process runs, e.g. "0,1" (default: all of shard_count)'
+    )
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Self:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError("STORYBOT_SHARD_IDS needs STORYBOT_SHARD_COUNT")
+            wrong = [i for i in self.shard_ids if not 0 <= i < self.shard_count]
+            if wrong or not self.shard_ids or len(set(self.shard_ids)) != len(self.shard_ids):
+                raise ValueError(
+                    f"STORYBOT_SHARD_IDS must be distinct numbers from 0 to {self.shard_count - 1}"
+                )
+        return self
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per invalid setting, naming its variable but never its value (it may be the token)."""
+    problems = []
+    for detail in error.errors():
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        field = detail["loc"][0] if detail["loc"] else None
+        problems.append(f"STORYBOT_{str(field).upper()}: {message}" if field else message)
+    return problems
+
+
+def load_settings() -> Settings:
+    """The settings from the environment and `.env`, or one line naming every invalid one."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InputError("invalid settings: " + "; ".join(settings_problems(exc))) from None
+    except SettingsError as exc:
+        raise InputError(f"invalid settings: {exc}") from None

@@ -37,8 +37,9 @@ from index.story_rows import (
     select_meta,
     select_stories,
 )
+from index.verify import Verification, cache_notes, check_rows
 
-__all__ = ["DB_NAME", "MANIFEST_NAME", "ChapterInfo", "Library", "StoryInfo", "content_hash"]
+__all__ = ["DB_NAME", "MANIFEST_NAME", "ChapterInfo", "Library", "StoryInfo", "Verification", "content_hash"]
 
 DB_NAME = "library.sqlite"
 MANIFEST_NAME = "manifest.json"
@@ -222,6 +223,14 @@ class Library:
             vecs = np.frombuffer(b"".join(r[1] for r in batch), dtype=np.float32)
             yield ids, vecs.reshape(len(batch), self._manifest.dimension)
 
+    def verify(self, dimension: int | None = None) -> Verification:
+        """Check SQLite's integrity, its rows against the manifest, and ``dimension``; change nothing."""
+        with self._lock:
+            found, passages = check_rows(self._conn, self._manifest, dimension)
+        if passages is None:
+            return found
+        return found._replace(notes=cache_notes(self._dense_path(self.generation), passages, self._manifest))
+
     # -- the FAISS cache -------------------------------------------------------------------
     def _dense_path(self, generation: int) -> Path:
         return self.root / f"vectors.{generation}.faiss"
@@ -230,14 +239,13 @@ class Library:
         generation = self._loaded_generation = self.generation
         path = self._dense_path(generation)
         count = self._conn.execute("SELECT count(*) FROM passages").fetchone()[0]
-        if path.is_file():
-            cached = faiss.read_index(str(path))
-            if (
-                isinstance(cached, faiss.IndexIDMap2)
-                and cached.ntotal == count
-                and cached.d == self._manifest.dimension
-            ):
-                return cached
+        cached = _read_cache(path)
+        if (
+            isinstance(cached, faiss.IndexIDMap2)
+            and cached.ntotal == count
+            and cached.d == self._manifest.dimension
+        ):
+            return cached
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(self._manifest.dimension))
         for ids, vecs in self._iter_vectors():
             index.add_with_ids(vecs, ids)
@@ -279,21 +287,21 @@ class Library:
                 f"got an array of shape {vectors.shape}"
             )
         with self._lock:
-            exists = story.id in self._manifest.stories
-            if exists and not replace:
-                raise StoryExistsError(
-                    f"story '{story.id}' is already in the library; use --replace to update it"
-                )
-            info = new_info(self._conn, story, len(passages), guild)
-            override = rating_override(self._conn, story.id)
             with transaction(self._conn):
+                self._catch_up()
+                if story.id in self._manifest.stories and not replace:
+                    raise StoryExistsError(
+                        f"story '{story.id}' is already in the library; use --replace to update it"
+                    )
+                info = new_info(self._conn, story, len(passages), guild)
+                override = rating_override(self._conn, story.id)
                 removed = self._delete_rows(story.id)
                 insert_story(self._conn, story, info, override)
                 new_ids = self._insert_passages(passages, vectors)
                 manifest = self._with_story(story.id, info)
-                self._commit_meta(manifest)
+                generation = self._commit_meta(manifest)
             self._manifest = manifest
-            self._apply_dense(removed, new_ids, vectors)
+            self._apply_dense(removed, new_ids, vectors, generation)
         return info
 
     def set_rating(self, story_id: str, rating: Rating | None) -> StoryInfo:
@@ -310,15 +318,16 @@ class Library:
         """Remove a story and everything derived from it."""
         self._require_writable()
         with self._lock:
-            if story_id not in self._manifest.stories:
-                raise UnknownStoryError(f"no story '{story_id}' in the library (see 'storybot list')")
-            stories = {k: v for k, v in self._manifest.stories.items() if k != story_id}
-            manifest = self._manifest.model_copy(update={"stories": stories})
             with transaction(self._conn):
+                self._catch_up()
+                if story_id not in self._manifest.stories:
+                    raise UnknownStoryError(f"no story '{story_id}' in the library (see 'storybot list')")
+                stories = {k: v for k, v in self._manifest.stories.items() if k != story_id}
+                manifest = self._manifest.model_copy(update={"stories": stories})
                 removed = self._delete_rows(story_id)
-                self._commit_meta(manifest)
+                generation = self._commit_meta(manifest)
             self._manifest = manifest
-            self._apply_dense(removed, np.zeros(0, dtype=np.int64), None)
+            self._apply_dense(removed, np.zeros(0, dtype=np.int64), None, generation)
 
     def _delete_rows(self, story_id: str) -> npt.NDArray[np.int64]:
         rows = self._conn.execute("SELECT rowid FROM passages WHERE story=?", (story_id,))
@@ -354,19 +363,35 @@ class Library:
         )
         return self._manifest.model_copy(update={"stories": self._manifest.stories | {story_id: entry}})
 
-    def _commit_meta(self, manifest: Manifest) -> None:
+    def _catch_up(self) -> None:
+        """In a write transaction (which holds SQLite's write lock): take in other processes' commits.
+
+        The CLI and the bot, or several bot containers, may write one library; building on a stale
+        manifest would drop the stories another process added.
+        """
+        if self.generation != self._loaded_generation:
+            self._manifest = self._read_manifest(self._conn, self.root)
+            self.dense = self._load_dense()
+
+    def _commit_meta(self, manifest: Manifest) -> int:
+        """Write the manifest and count one more generation; return it."""
         self._conn.execute("UPDATE meta SET value=? WHERE key='manifest'", (manifest.model_dump_json(),))
         self._conn.execute("UPDATE meta SET value=CAST(value AS INTEGER)+1 WHERE key='generation'")
+        return self.generation
 
     def _apply_dense(
-        self, removed: npt.NDArray[np.int64], added: npt.NDArray[np.int64], vectors: Vectors | None
+        self,
+        removed: npt.NDArray[np.int64],
+        added: npt.NDArray[np.int64],
+        vectors: Vectors | None,
+        generation: int,
     ) -> None:
         if len(removed):
             self.dense.remove_ids(faiss.IDSelectorBatch(removed))
         if vectors is not None and len(added):
             self.dense.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), added)
-        self._loaded_generation = self.generation
-        self._save_dense(self.dense, self._loaded_generation)
+        self._loaded_generation = generation
+        self._save_dense(self.dense, generation)
         self._export_manifest()
 
 
@@ -380,6 +405,16 @@ def _migrate(conn: sqlite3.Connection, root: Path, writable: bool) -> None:
             raise LibraryError(f"the library in {root} needs an upgrade: open it once with write access")
         with transaction(conn):
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
+def _read_cache(path: Path) -> faiss.Index | None:
+    """The cached FAISS index, or None when there is none or it is unreadable (it is rebuilt then)."""
+    if not path.is_file():
+        return None
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError:  # a torn or corrupt file: SQLite still has every vector
+        return None
 
 
 def _passage(row: tuple[object, ...]) -> Passage:

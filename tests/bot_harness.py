@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from bot.cli import run as cli_run
 from bot.cli.wiring import services
-from bot.client import serve
+from bot.lifecycle import serve
 from bot.settings import Settings
 from tests.fake_discord import FakeDiscord, RecordedRequest, running_fake
 
@@ -33,6 +33,7 @@ def bot_settings(fake: FakeDiscord, data_dir: Path, **overrides: Any) -> Setting
         "discord_token": SecretStr("fake-token"),
         "discord_api_base": fake.base_url,
         "discord_gateway_url": fake.gateway_url,
+        "heartbeat_file": data_dir.parent / f"{data_dir.name}-heartbeat.json",
     }
     return Settings(**(values | overrides))
 
@@ -55,7 +56,7 @@ def _restored_endpoints() -> Iterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def running_storybot(fake: FakeDiscord, settings: Settings) -> AsyncIterator[asyncio.Task[None]]:
+async def running_storybot(fake: FakeDiscord, settings: Settings) -> AsyncIterator[asyncio.Task[bool]]:
     """Start the bot the way `storybot run` does; yield once it is connected and its commands synced."""
     token = settings.discord_token.get_secret_value() if settings.discord_token else ""
     with _restored_endpoints():

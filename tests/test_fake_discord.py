@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import discord
+import pytest
 from discord import app_commands
 
 from tests.fake_client import OTHER_USER_ID, USER_ID, Bot, run, running_bot
@@ -16,6 +22,7 @@ from tests.fake_discord import (
     UPDATE_MESSAGE,
     FakeDiscord,
     option,
+    shard_of,
 )
 
 
@@ -234,5 +241,197 @@ def test_button_clicks_reach_the_view_and_edit_the_stored_message() -> None:
             assert (await fake.wait_for_callback(yes)).json["type"] == UPDATE_MESSAGE
             assert fake.bot_messages[message_id]["content"] == f"Voted by {OTHER_USER_ID}"
             assert fake.bot_messages[message_id]["components"] == []
+
+    run(body)
+
+
+# -- shards -------------------------------------------------------------------------------------------
+@dataclass
+class Sharded:
+    """A plain discord.py AutoShardedClient and what reached it."""
+
+    name: str
+    client: discord.AutoShardedClient
+    messages: list[discord.Message] = field(default_factory=list)
+    interaction_guilds: list[int | None] = field(default_factory=list)
+    joined: list[int] = field(default_factory=list)
+    errors: list[BaseException] = field(default_factory=list)
+
+
+class QuickShards(discord.AutoShardedClient):
+    """An AutoShardedClient that identifies every shard at once."""
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        # discord.py waits 5 s before each shard after the first (Discord's identify rate limit);
+        # the fake has no such limit.
+        pass
+
+
+@contextlib.asynccontextmanager
+async def running_sharded(name: str, **options: Any) -> AsyncIterator[Sharded]:
+    """A READY AutoShardedClient whose /ping answers "pong from {name}"; closed on exit."""
+    client = QuickShards(intents=discord.Intents.default(), guild_ready_timeout=0.1, **options)
+    tree: app_commands.CommandTree[discord.AutoShardedClient] = app_commands.CommandTree(client)
+    seen = Sharded(name, client)
+
+    @tree.command(name="ping", description="Replies pong")
+    async def ping(interaction: discord.Interaction[discord.AutoShardedClient]) -> None:
+        await interaction.response.send_message(f"pong from {name}")
+
+    @tree.error
+    async def on_tree_error(
+        interaction: discord.Interaction[discord.AutoShardedClient], error: app_commands.AppCommandError
+    ) -> None:
+        seen.errors.append(error)
+
+    async def on_message(message: discord.Message) -> None:
+        seen.messages.append(message)
+
+    async def on_interaction(interaction: discord.Interaction[discord.AutoShardedClient]) -> None:
+        seen.interaction_guilds.append(interaction.guild_id)
+
+    async def on_guild_join(guild: discord.Guild) -> None:
+        seen.joined.append(guild.id)
+
+    for listener in (on_message, on_interaction, on_guild_join):
+        client.event(listener)
+    connect: asyncio.Task[None] | None = None
+    try:
+        await client.login("fake-token")
+        connect = asyncio.create_task(client.connect())
+        await asyncio.wait_for(client.wait_until_ready(), 5)
+        yield seen
+    finally:
+        await client.close()
+        if connect is not None:
+            await asyncio.wait_for(connect, 5)
+    assert seen.errors == []
+
+
+async def ping_in(fake: FakeDiscord, guild_id: str) -> str:
+    """Run /ping in ``guild_id`` and return the reply's text."""
+    payload = fake.slash_interaction("ping", user_id=USER_ID, guild_id=guild_id)
+    await fake.dispatch("INTERACTION_CREATE", payload)
+    return str((await fake.wait_for_response(payload))["content"])
+
+
+def guilds_of_shard(fake: FakeDiscord, shard_id: int, shard_count: int) -> set[int]:
+    return {int(g) for g in fake.world.guilds if shard_of(g, shard_count) == shard_id}
+
+
+def test_two_clients_split_the_guilds_by_shard() -> None:
+    async def body(fake: FakeDiscord) -> None:
+        left_guild = await fake.add_guild("Left", shard=(0, 2))
+        right_guild = await fake.add_guild("Right", shard=(1, 2))
+        owned = {shard: guilds_of_shard(fake, shard, 2) for shard in (0, 1)}
+        assert int(left_guild) in owned[0]
+        assert int(right_guild) in owned[1]
+        async with (
+            running_sharded("left", shard_count=2, shard_ids=[0]) as left,
+            running_sharded("right", shard_count=2, shard_ids=[1]) as right,
+        ):
+            assert {g.id for g in left.client.guilds} == owned[0]
+            assert {g.id for g in right.client.guilds} == owned[1]
+            assert fake.live_shards == [(0, 2), (1, 2)]
+            assert sorted(p["d"]["shard"] for p in fake.gateway_received if p.get("op") == 2) == [
+                [0, 2],
+                [1, 2],
+            ]
+            # A dispatch waits for and goes to the session of the guild's shard only.
+            assert await ping_in(fake, left_guild) == "pong from left"
+            assert await ping_in(fake, right_guild) == "pong from right"
+            assert left.interaction_guilds == [int(left_guild)]
+            assert right.interaction_guilds == [int(right_guild)]
+            for guild, owner in ((left_guild, left), (right_guild, right)):
+                message = fake.message_create("hello", author_id=USER_ID, guild_id=guild)
+                await fake.dispatch("MESSAGE_CREATE", message)
+                await fake.wait_until(lambda m=message, o=owner: int(m["id"]) in {x.id for x in o.messages})  # type: ignore[misc]
+            # Direct messages have no guild: Discord sends them to shard 0.
+            dm = fake.message_create(
+                "psst", author_id=USER_ID, channel_id=fake.world.dm_channel(str(USER_ID))["id"]
+            )
+            await fake.dispatch("MESSAGE_CREATE", dm)
+            await fake.wait_until(lambda: int(dm["id"]) in {m.id for m in left.messages})
+            # A guild joined while connected is announced on its own shard.
+            late = await fake.add_guild("Late", shard=(1, 2))
+            await fake.wait_until(lambda: right.joined == [int(late)])
+            assert left.client.get_guild(int(late)) is None
+            await asyncio.sleep(0.1)  # room for a wrongly routed event to arrive
+            # Each saw only its own guilds' messages (the bot's echoed replies included) and the DM.
+            assert {m.guild.id if m.guild else None for m in left.messages} == {int(left_guild), None}
+            assert {m.guild.id if m.guild else None for m in right.messages} == {int(right_guild)}
+            assert left.joined == []
+
+    run(body)
+
+
+def test_a_client_without_a_shard_count_runs_the_recommended_shards() -> None:
+    async def body(fake: FakeDiscord) -> None:
+        left_guild = await fake.add_guild("Left", shard=(0, 2))
+        right_guild = await fake.add_guild("Right", shard=(1, 2))
+        async with running_sharded("both") as both:
+            gateway_bot = fake.find("GET", r"/gateway/bot$", status=200)
+            assert len(gateway_bot) == 1
+            assert gateway_bot[0].response["url"] == fake.gateway_url
+            assert gateway_bot[0].response["session_start_limit"]["max_concurrency"] == 1
+            assert both.client.shard_count == 2
+            assert fake.live_shards == [(0, 2), (1, 2)]
+            assert {g.id for g in both.client.guilds} == {int(g) for g in fake.world.guilds}
+            right = both.client.get_guild(int(right_guild))
+            assert right is not None
+            assert right.shard_id == 1
+            assert await ping_in(fake, left_guild) == "pong from both"
+            assert await ping_in(fake, right_guild) == "pong from both"
+            assert both.interaction_guilds == [int(left_guild), int(right_guild)]
+
+    run(body, recommended_shards=2)
+
+
+def test_each_shard_resumes_its_own_session() -> None:
+    async def body(fake: FakeDiscord) -> None:
+        left_guild = await fake.add_guild("Left", shard=(0, 2))
+        right_guild = await fake.add_guild("Right", shard=(1, 2))
+        async with running_sharded("both", shard_count=2) as both:
+            await fake.drop_connection(shard_id=1)
+            await fake.wait_until(lambda: fake.resume_count == 1 and len(fake.live_shards) == 2)
+            assert fake.gateway_paths[-1] == "/gateway-resume"
+            # Shard 1 resumed its own session: its guild's events reach the client over it again.
+            assert await ping_in(fake, right_guild) == "pong from both"
+            await fake.drop_connection()
+            await fake.wait_until(lambda: fake.resume_count == 3 and len(fake.live_shards) == 2)
+            assert await ping_in(fake, left_guild) == "pong from both"
+            assert await ping_in(fake, right_guild) == "pong from both"
+            assert fake.identify_count == 2
+            shard = both.client.get_shard(1)
+            assert shard is not None
+            assert not shard.is_closed()
+
+    run(body)
+
+
+def test_an_invalid_shard_is_refused_with_4010() -> None:
+    async def identify(fake: FakeDiscord, shard: Any) -> tuple[int | None, str]:
+        """Identify with ``shard`` over a bare websocket; the close code and reason the fake answers."""
+        async with aiohttp.ClientSession() as session, session.ws_connect(fake.gateway_url) as ws:
+            hello = await ws.receive_json(timeout=3)
+            assert hello["op"] == 10
+            await ws.send_str(
+                json.dumps({"op": 2, "d": {"token": "fake-token", "intents": 0, "shard": shard}})
+            )
+            closing = await ws.receive(timeout=3)
+            return ws.close_code, str(closing.extra or "")
+
+    async def body(fake: FakeDiscord) -> None:
+        for shard in ([2, 2], [0, 0], [-1, 2], "0,1", [0, True]):
+            assert await identify(fake, shard) == (4010, "Invalid shard"), shard
+        assert fake.identify_count == 0
+        # discord.py gives up on 4010 rather than reconnecting.
+        client = discord.AutoShardedClient(intents=discord.Intents.default(), shard_count=2, shard_ids=[2])
+        await client.login("fake-token")
+        with pytest.raises(discord.ConnectionClosed) as closed:
+            await asyncio.wait_for(client.connect(), 5)
+        assert closed.value.code == 4010
+        assert client.is_closed()
+        assert fake.identify_count == 0
 
     run(body)

@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.prompts import REPO_PROMPTS, REQUIRED, PromptError, Prompts, default_prompts_dir, load_prompts
+from bot.prompts import (
+    REPO_PROMPTS,
+    REQUIRED,
+    SAMPLE_VALUES,
+    PromptError,
+    Prompts,
+    default_prompts_dir,
+    load_prompts,
+)
 
-SAMPLES = {
-    "passages": "[1] The Lighthouse — Chapter 2: The Storm\n<<<\nMira carried the lantern.\n>>>",
-    "history": "Earlier questions from this reader: none.",
-    "question": "Who carried the lantern?",
-    "story_title": "The Lighthouse",
-    "chapter_title": "Chapter 2: The Storm",
-    "text": "A storm broke the lens and Mira carried the lantern to the village.",
-}
+SAMPLES = SAMPLE_VALUES
 TEMPLATES = sorted(path.name.removesuffix(".txt") for path in REPO_PROMPTS.glob("*.txt"))
 
 

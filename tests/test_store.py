@@ -424,3 +424,36 @@ def test_a_story_keeps_the_server_that_owns_it(tmp_path: Path, root: Path, embed
     library.put_story(story, passages, embedder.embed([p.text for p in passages]), replace=False, guild=42)
     library.close()
     assert Library.open(root).story("mine").guild == 42
+
+
+def test_a_corrupt_faiss_file_is_rebuilt(tmp_path: Path, root: Path, embedder: HashEmbedder) -> None:
+    library = new_library(root, embedder)
+    put(library, embedder, make_story(tmp_path, "alpha"))
+    expected = top_ids(library, embedder)
+    library.close()
+    (root / "vectors.1.faiss").write_bytes(b"torn write")
+
+    reopened = Library.open(root, embedder.model_id)
+    assert top_ids(reopened, embedder) == expected
+    assert faiss.read_index(str(root / "vectors.1.faiss")).ntotal == reopened.dense.ntotal
+
+
+def test_two_writers_on_one_library_keep_each_others_stories(
+    tmp_path: Path, root: Path, embedder: HashEmbedder
+) -> None:
+    """Like `storybot ingest` in one container while the bot adds a story in another."""
+    first = new_library(root, embedder)
+    second = new_library(root, embedder)  # opened before the first writes, like another process
+    put(first, embedder, make_story(tmp_path, "alpha"))
+    put(second, embedder, make_story(tmp_path, "beta"))  # its view is stale: it must catch up
+    first.reload()
+
+    for library in (first, second, Library.open(root, embedder.model_id)):
+        assert sorted(library.manifest.stories) == ["alpha", "beta"]
+        assert library.verify(embedder.dimension).problems == []
+        assert int(library.dense.ntotal) == len(library.passage_table()[0])
+    with pytest.raises(StoryExistsError):
+        put(first, embedder, make_story(tmp_path, "beta"))
+    second.remove_story("alpha")
+    put(first, embedder, make_story(tmp_path, "gamma"))
+    assert sorted(Library.open(root, embedder.model_id).manifest.stories) == ["beta", "gamma"]

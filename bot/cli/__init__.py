@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot.cli.common import positive
+from bot.cli.doctor import cmd_doctor, lenient_settings
+from bot.cli.health import cmd_health
 from bot.cli.library import cmd_info, cmd_ingest, cmd_list, cmd_rate, cmd_remove
 from bot.cli.questions import cmd_ask, cmd_chat, cmd_recap, cmd_run, cmd_search
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 from index.errors import StorybotError
 from index.models import RATINGS
 
@@ -108,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", parents=[common], help="run the Discord bot (needs STORYBOT_DISCORD_TOKEN)")
     p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser(
+        "health", parents=[common], help="exit 0 if the running bot is connected with its library loaded"
+    )
+    p.set_defaults(handler=cmd_health)
+
+    p = sub.add_parser("doctor", parents=[common], help="check the setup and say what to fix")
+    p.set_defaults(handler=cmd_doctor)
     return parser
 
 
@@ -117,7 +127,15 @@ def run(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed on one line
         return int(exc.code or 0)
-    settings = Settings()
+    if args.handler is cmd_doctor:
+        # The doctor names each invalid setting itself, then checks the rest with defaults in their place.
+        settings, args.settings_problems = lenient_settings()
+    else:
+        try:
+            settings = load_settings()
+        except StorybotError as exc:
+            print(f"storybot: {exc}", file=sys.stderr)
+            return 1
     if args.data_dir is not None:
         settings = settings.model_copy(update={"data_dir": args.data_dir})
     handler: Handler = args.handler

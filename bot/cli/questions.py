@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.cli.common import emit
 from bot.cli.wiring import answerer, llm_composer, reader, services
-from bot.client import serve
 from bot.composers import Composed
+from bot.lifecycle import serve
+from bot.logs import configure_logging
 from bot.recap import SummaryCache, central_passages, summaries
 from bot.render import cite, oneline, render_answer, render_composed, render_recap
 from bot.settings import Settings
@@ -169,7 +171,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError(
             "set STORYBOT_DISCORD_TOKEN to the bot's token (the README's 'Discord setup' says how)"
         )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself at import
-    asyncio.run(serve(settings, lambda: services(settings), token))
+    configure_logging(settings, default_level="INFO")
+
+    async def main() -> None:
+        if not await serve(settings, lambda: services(settings), token):
+            # Abandoned jobs' worker threads would hold the exit until they end; the library is closed.
+            logging.getLogger("storybot.bot").warning("exiting without waiting for abandoned jobs")
+            logging.shutdown()
+            os._exit(0)
+
+    asyncio.run(main())
     return 0

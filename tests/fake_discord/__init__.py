@@ -21,6 +21,15 @@ it built (so callbacks, followups and ``@original`` edits act on the right messa
 (``attachments``) and synced commands (``commands``). The bot's own messages are echoed over the gateway
 (MESSAGE_CREATE/UPDATE/DELETE) unless ephemeral, as Discord does.
 
+Shards: the gateway keeps one session per shard, so several clients (or an ``AutoShardedClient``) may be
+connected at once. IDENTIFY's ``shard`` = ``[id, count]`` (absent: ``[0, 1]``) picks the session; a new
+IDENTIFY of the same shard replaces that shard's session, and an invalid one is closed with 4010. READY
+lists, and GUILD_CREATE sends, only the guilds with ``shard_of(guild_id, count) == id``; later guild events
+go to the live sessions of the guild's shard, guild-less ones (DMs) to shard 0; ``dispatch`` waits for such
+a session. ``add_guild(..., shard=(id, count))`` picks a guild id on a shard, ``live_shards`` lists the
+live sessions, ``drop_connection(shard_id=...)`` drops one shard, and ``GET /gateway/bot`` recommends
+``FakeDiscord(recommended_shards=...)`` shards.
+
 Facts about discord.py 2.7 that this fake depends on (see discord/http.py, gateway.py, webhook/async_.py):
 
 * REST URLs are ``Route.BASE + path``; ``Route.BASE`` is read when a ``Route`` is built, so patching the class
@@ -28,6 +37,10 @@ Facts about discord.py 2.7 that this fake depends on (see discord/http.py, gatew
 * A plain ``Client`` connects straight to ``DiscordWebSocket.DEFAULT_GATEWAY`` (no ``GET /gateway/bot``)
   with ``?v=10&encoding=json&compress=zlib-stream`` (``zstd-stream`` if ``zstandard`` is importable). Every
   frame we send is therefore compressed with one zlib stream per connection, ending in a ``Z_SYNC_FLUSH``.
+* An ``AutoShardedClient`` asks ``GET /gateway/bot`` (for ``shards`` and ``url``) only without a
+  ``shard_count``; it opens one socket per shard, sends ``"shard": [id, count]`` in IDENTIFY, needs
+  ``shard`` in READY, and waits 5 s (``before_identify_hook``) before identifying each shard after its first.
+  Close code 4010 is final: it closes the client and ``connect()`` raises ``ConnectionClosed``.
 * After READY it resumes at READY's ``resume_gateway_url``; an INVALID_SESSION (op 9, ``d: false``) makes it
   identify again at ``DEFAULT_GATEWAY``.
 * Replies are parsed as JSON only if ``Content-Type`` is exactly ``application/json`` (no charset).
@@ -43,6 +56,7 @@ Facts about discord.py 2.7 that this fake depends on (see discord/http.py, gatew
 * ``Interaction.channel`` comes from the guild cache when the guild is cached, else from the payload.
 """
 
+from tests.fake_discord.gateway import shard_of
 from tests.fake_discord.payloads import (
     APPLICATION_COMMAND,
     APPLICATION_COMMAND_AUTOCOMPLETE,
@@ -109,4 +123,5 @@ __all__ = [
     "now_iso",
     "option",
     "running_fake",
+    "shard_of",
 ]

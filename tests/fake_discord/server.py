@@ -18,7 +18,7 @@ from tests.fake_discord.interactions import PayloadBuilders
 from tests.fake_discord.payloads import JSON
 from tests.fake_discord.rest import API_PREFIX, RecordedRequest, Rest
 from tests.fake_discord.webhooks import InteractionRoutes
-from tests.fake_discord.world import World
+from tests.fake_discord.world import FakeGuild, World
 
 Id = int | str
 
@@ -33,12 +33,17 @@ class FakeDiscord(PayloadBuilders):
         channel_name: str = "general",
         echo_bot_messages: bool = True,
         strict_message_content: bool = False,
+        recommended_shards: int = 1,
     ) -> None:
         self.world = World(guild_name=guild_name, channel_name=channel_name)
         self.gateway = Gateway(
-            self.world, echo_bot_messages=echo_bot_messages, strict_message_content=strict_message_content
+            self.world,
+            echo_bot_messages=echo_bot_messages,
+            strict_message_content=strict_message_content,
+            recommended_shards=recommended_shards,
         )
         self.rest = Rest(self.world)
+        self.rest.add_routes(self.gateway.routes())
         self.rest.add_routes(ChannelRoutes(self.world, self.gateway).routes())
         self.rest.add_routes(InteractionRoutes(self.world, self.gateway).routes())
         self.port = 0
@@ -73,6 +78,7 @@ class FakeDiscord(PayloadBuilders):
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         self.world.attachment_base = f"http://127.0.0.1:{self.port}/attachments"
+        self.gateway.url = self.gateway_url
         self.gateway.resume_url = self.resume_gateway_url
 
     async def stop(self) -> None:
@@ -131,6 +137,11 @@ class FakeDiscord(PayloadBuilders):
         return self.gateway.resume_count
 
     @property
+    def live_shards(self) -> list[tuple[int, int]]:
+        """The (shard id, shard count) of every live gateway session; ``[(0, 1)]`` for one unsharded bot."""
+        return self.gateway.live_shards
+
+    @property
     def bot_messages(self) -> dict[str, JSON]:
         """Every message the bot created and has not deleted, by id, with its edits applied."""
         return self.world.bot_messages
@@ -149,9 +160,19 @@ class FakeDiscord(PayloadBuilders):
 
     # ------------------------------------------------------------------ world changes
 
-    async def add_guild(self, name: str, *, channel_name: str = "general") -> str:
-        """Add a guild with one text channel; a live session gets GUILD_CREATE, else READY includes it."""
-        guild_id = self.world.add_guild(name, channel_name)
+    async def add_guild(
+        self, name: str, *, channel_name: str = "general", shard: tuple[int, int] | None = None
+    ) -> str:
+        """Add a guild with one text channel; a live session gets GUILD_CREATE, else READY includes it.
+
+        ``shard`` = (shard id, shard count) picks an id whose events go to that shard.
+        """
+        if shard is None:
+            guild_id = self.world.add_guild(name, channel_name)
+        else:  # World.add_guild draws its own id, which lands on whichever shard the clock says
+            guild_id = _on_shard(self.world.snowflake(), *shard)
+            self.world.guilds[guild_id] = FakeGuild(guild_id, name)
+            self.world.add_channel(guild_id, channel_name)
         # A join carries no "unavailable" key; discord.py reads ``unavailable: false`` as an outage ending.
         joined = {k: v for k, v in self.world.guild_payload(guild_id).items() if k != "unavailable"}
         await self.gateway.dispatch_if_live("GUILD_CREATE", joined)
@@ -185,12 +206,17 @@ class FakeDiscord(PayloadBuilders):
     # ------------------------------------------------------------------ gateway
 
     async def dispatch(self, event: str, data: Any, timeout: float = 5.0) -> None:
-        """Push a dispatch (op 0), first waiting up to ``timeout`` for an identified or resumed session."""
+        """Push a dispatch (op 0), first waiting up to ``timeout`` for an identified or resumed session.
+
+        With several shards it goes to the session of the shard holding ``data``'s guild (shard 0 if it
+        has none, like a DM), and waits for that one.
+        """
         await self.gateway.dispatch(event, data, timeout)
 
-    async def drop_connection(self, code: int = 4000) -> None:
-        """Close the gateway socket with ``code`` (4000: "unknown error", which discord.py resumes after)."""
-        await self.gateway.drop_connection(code)
+    async def drop_connection(self, code: int = 4000, *, shard_id: int | None = None) -> None:
+        """Close the gateway sockets with ``code`` (4000: "unknown error", which discord.py resumes after):
+        every one, or only those of shard ``shard_id``."""
+        await self.gateway.drop_connection(code, shard_id=shard_id)
 
     # ------------------------------------------------------------------ waiting
 
@@ -244,6 +270,15 @@ class FakeDiscord(PayloadBuilders):
         message = visible()
         assert message is not None
         return message
+
+
+def _on_shard(snowflake: str, shard_id: int, shard_count: int) -> str:
+    """``snowflake`` with its timestamp moved forward (by under ``shard_count`` ms) onto ``shard_id``."""
+    if not 0 <= shard_id < shard_count:
+        raise ValueError(f"no shard {shard_id} among {shard_count}")
+    stamp = int(snowflake) >> 22
+    stamp += (shard_id - stamp) % shard_count
+    return str((stamp << 22) | (int(snowflake) & 0x3FFFFF))
 
 
 def _token(interaction: JSON | str) -> str:

@@ -15,7 +15,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.catalog import Asked
-from bot.client import StoryBot, Where, is_nsfw, story_choices_for, user_message, where_asked
+from bot.client import (
+    RESTARTING,
+    StoryBot,
+    Where,
+    is_nsfw,
+    story_choices_for,
+    user_message,
+    where_asked,
+)
 from bot.composers import Composed, Turn
 from bot.conversation import Conversations, Exchange, carry_over
 from bot.formatting import answer_pages, passage_embed, send_kwargs, truncate
@@ -99,6 +107,10 @@ class Ask(commands.Cog):
         if not question:
             await _reply(message, HELP)
             return
+        if self.bot.draining:
+            await _reply(message, RESTARTING)
+            return
+        self.bot.begin_work()
         retry_after = self.bot.cooldown.retry_after(message.author.id)
         if retry_after is not None:
             wait = max(1, round(retry_after))
@@ -214,7 +226,9 @@ class Ask(commands.Cog):
 
         turns = [Turn(question=e.question, answer=e.answer) for e in history.history()] if history else []
         composed: Composed = await with_stream(
-            lambda on_text: llm.compose(answer, titles=asked.titles, history=turns, on_text=on_text), show
+            lambda on_text: llm.compose(answer, titles=asked.titles, history=turns, on_text=on_text),
+            show,
+            abandon=self.bot.abandon,
         )
         log.info(
             "answer composed by=%s fallback=%s cited=%s",
