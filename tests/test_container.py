@@ -8,6 +8,7 @@ docker-compose's own .dockerignore matcher; the build's ONNX export step runs as
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -382,6 +383,14 @@ def test_env_example_lists_every_setting_once_each_under_a_comment() -> None:
             assert before.startswith("#"), f"say what {line} does"
             assert not is_setting_line(before), f"say what {line} does"
     assert listed[0] == "STORYBOT_DISCORD_TOKEN"
+
+
+def test_the_readme_settings_table_lists_every_setting_once() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    # From the table's header to the first blank line: a blank line would split the table in two.
+    table = readme.split("## Settings\n", 1)[1].split("| variable |", 1)[1].split("\n\n", 1)[0]
+    rows = re.findall(r"^\| `(STORYBOT_[A-Z0-9_]+)` \|", table, flags=re.MULTILINE)
+    assert sorted(rows) == sorted(f"STORYBOT_{name.upper()}" for name in Settings.model_fields)
 
 
 def test_env_example_keeps_secrets_empty_and_only_the_token_uncommented() -> None:
