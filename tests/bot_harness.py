@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,28 @@ ADMIN = 300000000000000002
 # Manage Server (1 << 5) on top of what @everyone has in the fake guild.
 ADMIN_PERMISSIONS = str((1 << 5) | (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 31))
 START_TIMEOUT = 90.0  # the model loads in a worker thread before the bot connects
+PROCESS_TOKEN = "MTIz.fake-secret-token.abc"
+
+
+def storybot_command(name: str = "storybot") -> list[str]:
+    """This environment's `storybot` console script (``python -m bot`` where it is not installed)."""
+    script = Path(sys.executable).with_name(name)
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+
+
+def process_env(
+    fake: FakeDiscord, data_dir: Path, *, token: str = PROCESS_TOKEN, **settings: str
+) -> dict[str, str]:
+    """The environment a container gives `storybot`: a library, a token, the fake's endpoints."""
+    env = os.environ | {
+        "STORYBOT_DATA_DIR": str(data_dir),
+        "STORYBOT_DISCORD_TOKEN": token,
+        "STORYBOT_DISCORD_API_BASE": fake.base_url,
+        "STORYBOT_DISCORD_GATEWAY_URL": fake.gateway_url,
+        "STORYBOT_HEARTBEAT_FILE": str(data_dir.parent / f"{data_dir.name}-heartbeat.json"),
+        "HF_HUB_OFFLINE": "1",
+    }
+    return env | {f"STORYBOT_{name.upper()}": value for name, value in settings.items()}
 
 
 def bot_settings(fake: FakeDiscord, data_dir: Path, **overrides: Any) -> Settings:

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
-import sys
 from pathlib import Path
 
 from bot.cli import run
-from tests.bot_harness import READER, embed_text
+from tests.bot_harness import PROCESS_TOKEN, READER, embed_text, process_env, storybot_command
 from tests.fake_discord import FakeDiscord, option
 
-TOKEN = "MTIz.fake-secret-token.abc"
 QUESTION = "Who tells Hux to go to bed?"
-
-
-def storybot_command() -> list[str]:
-    script = Path(sys.executable).with_name("storybot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
 
 
 def test_storybot_run_connects_answers_and_logs_one_line_per_question(
@@ -31,12 +23,7 @@ def test_storybot_run_connects_answers_and_logs_one_line_per_question(
 
     async def main() -> None:
         async with FakeDiscord() as fake:
-            env = os.environ | {
-                "STORYBOT_DATA_DIR": str(data),
-                "STORYBOT_DISCORD_TOKEN": TOKEN,
-                "STORYBOT_DISCORD_API_BASE": fake.base_url,
-                "STORYBOT_DISCORD_GATEWAY_URL": fake.gateway_url,
-            }
+            env = process_env(fake, data)
             with log.open("wb") as out:
                 bot = await asyncio.create_subprocess_exec(
                     *storybot_command(), "run", env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
@@ -50,7 +37,7 @@ def test_storybot_run_connects_answers_and_logs_one_line_per_question(
                     answer = await fake.wait_for_response(payload, timeout=20)
                     assert "Phasma tells him to go to bed" in embed_text(answer)
                     identify = next(p for p in fake.gateway_received if p.get("op") == 2)
-                    assert identify["d"]["token"] == TOKEN
+                    assert identify["d"]["token"] == PROCESS_TOKEN
                     assert identify["d"]["intents"] & (1 << 15) == 0  # no Message Content intent
                 finally:
                     bot.send_signal(signal.SIGINT)

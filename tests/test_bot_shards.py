@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import shutil
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,10 +14,17 @@ import pytest
 
 from bot.settings import load_settings
 from index.errors import InputError
-from tests.bot_harness import READER, bot_settings, copy_library, embed_text, running_storybot
+from tests.bot_harness import (
+    READER,
+    bot_settings,
+    copy_library,
+    embed_text,
+    process_env,
+    running_storybot,
+    storybot_command,
+)
 from tests.fake_discord import FakeDiscord, option, shard_of
 
-TOKEN = "MTIz.fake-secret-token.abc"
 QUESTION = "Who tells Hux to go to bed?"
 ANSWER = "Phasma tells him to go to bed"
 START_TIMEOUT = 120.0  # two processes load the model side by side on a small machine
@@ -92,24 +97,13 @@ def read(log: Path) -> str:
     return log.read_text(encoding="utf-8", errors="replace")
 
 
-def storybot_command() -> list[str]:
-    script = Path(sys.executable).with_name("storybot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
-
-
 @contextlib.asynccontextmanager
 async def storybot_process(fake: FakeDiscord, data: Path, log: Path, **env: str) -> AsyncIterator[None]:
     """`storybot run` as its own process, configured like a container, stopped with SIGINT on exit."""
-    variables = os.environ | {
-        "STORYBOT_DATA_DIR": str(data),
-        "STORYBOT_DISCORD_TOKEN": TOKEN,
-        "STORYBOT_DISCORD_API_BASE": fake.base_url,
-        "STORYBOT_DISCORD_GATEWAY_URL": fake.gateway_url,
-        "STORYBOT_HEARTBEAT_FILE": str(data / "heartbeat.json"),
-    }
+    variables = process_env(fake, data, **env)
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
-            *storybot_command(), "run", env=variables | env, stdout=out, stderr=asyncio.subprocess.STDOUT
+            *storybot_command(), "run", env=variables, stdout=out, stderr=asyncio.subprocess.STDOUT
         )
         try:
             yield
@@ -134,8 +128,8 @@ def test_two_processes_split_the_servers_and_each_answers_only_its_own(
                 data.append(tmp_path / f"data{shard}")
                 shutil.copytree(demo_library, data[-1])
             async with (
-                storybot_process(fake, data[0], logs[0], STORYBOT_SHARD_COUNT="2", STORYBOT_SHARD_IDS="0"),
-                storybot_process(fake, data[1], logs[1], STORYBOT_SHARD_COUNT="2", STORYBOT_SHARD_IDS="[1]"),
+                storybot_process(fake, data[0], logs[0], shard_count="2", shard_ids="0"),
+                storybot_process(fake, data[1], logs[1], shard_count="2", shard_ids="[1]"),
             ):
                 await fake.wait_until(
                     lambda: fake.live_shards == [(0, 2), (1, 2)] and bool(fake.commands), START_TIMEOUT

@@ -31,10 +31,10 @@ from bot.doctor import (
 from bot.prompts import REPO_PROMPTS, load_prompts, render_samples
 from index.chunking import ChunkParams
 from index.store import DB_NAME, Library
+from tests.bot_harness import storybot_command
 from tests.fake_discord import FakeDiscord
 from tests.fakes import HashEmbedder, put, story_from_text
 from tests.llm_server import LLMServer, free_port
-from tests.test_bot_process import storybot_command
 
 API_KEY = "sk-doctor-test-key-never-shown"
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.client import RESTARTING
-from tests.bot_harness import READER, embed_text
+from tests.bot_harness import READER, embed_text, process_env, storybot_command
 from tests.container_files import healthcheck_command, image_command
 from tests.fake_discord import FakeDiscord, option
 from tests.paced_llm import PacedLLM, paced_llm
@@ -27,9 +25,7 @@ START_TIMEOUT = 120.0
 
 def _local(command: list[str]) -> list[str]:
     """An image command with `storybot` resolved to this environment's console script."""
-    script = Path(sys.executable).with_name(command[0])
-    assert script.exists(), f"{command[0]} is not installed next to {sys.executable}"
-    return [str(script), *command[1:]]
+    return [*storybot_command(command[0]), *command[1:]]
 
 
 class Bot:
@@ -72,16 +68,7 @@ async def started_bot(
     """The image's command, `storybot run`, configured by environment variables as compose does."""
     data = tmp_path / "data"
     shutil.copytree(library, data)
-    env = os.environ | {
-        "STORYBOT_DATA_DIR": str(data),
-        "STORYBOT_DISCORD_TOKEN": TOKEN,
-        "STORYBOT_DISCORD_API_BASE": fake.base_url,
-        "STORYBOT_DISCORD_GATEWAY_URL": fake.gateway_url,
-        "STORYBOT_HEARTBEAT_FILE": str(tmp_path / "heartbeat.json"),
-        "STORYBOT_HEARTBEAT_SECONDS": "1",
-        "HF_HUB_OFFLINE": "1",
-    }
-    env |= {f"STORYBOT_{k.upper()}": v for k, v in settings.items()}
+    env = process_env(fake, data, token=TOKEN, heartbeat_seconds="1", **settings)
     log = tmp_path / "bot.log"
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
@@ -108,6 +95,19 @@ async def _ask(fake: FakeDiscord, question: str = QUESTION) -> dict[str, object]
 
 def _shown(fake: FakeDiscord, payload: dict[str, object]) -> str:
     return "\n".join(str(m.get("content") or "") + embed_text(m) for m in fake.response_messages(payload))
+
+
+@asynccontextmanager
+async def bot_with_paced_llm(
+    tmp_path: Path, library: Path, **settings: str
+) -> AsyncIterator[tuple[FakeDiscord, Bot, PacedLLM]]:
+    """A fake Discord, an LLM endpoint the test paces, and the image's command using both."""
+    async with (
+        FakeDiscord() as fake,
+        paced_llm(REPLY) as llm,
+        started_bot(fake, tmp_path, library, llm_base_url=llm.base_url, llm_model="paced", **settings) as bot,
+    ):
+        yield fake, bot, llm
 
 
 async def _stop_during_an_answer(fake: FakeDiscord, bot: Bot, llm: PacedLLM) -> dict[str, object]:
@@ -147,11 +147,7 @@ def test_sigterm_during_an_answer_finishes_it_and_refuses_new_questions(
     tmp_path: Path, demo_library: Path
 ) -> None:
     async def main() -> None:
-        async with (
-            FakeDiscord() as fake,
-            paced_llm(REPLY) as llm,
-            started_bot(fake, tmp_path, demo_library, llm_base_url=llm.base_url, llm_model="paced") as bot,
-        ):
+        async with bot_with_paced_llm(tmp_path, demo_library) as (fake, bot, llm):
             first = await _stop_during_an_answer(fake, bot, llm)
 
             late = await _ask(fake, "Who is Ben Solo?")
@@ -175,20 +171,9 @@ def test_questions_get_a_bounded_grace_and_json_logs_never_show_the_token(
     tmp_path: Path, demo_library: Path
 ) -> None:
     async def main() -> None:
-        async with (
-            FakeDiscord() as fake,
-            paced_llm(REPLY) as llm,
-            started_bot(
-                fake,
-                tmp_path,
-                demo_library,
-                llm_base_url=llm.base_url,
-                llm_model="paced",
-                shutdown_grace="1",
-                log_format="json",
-                log_level="DEBUG",
-            ) as bot,
-        ):
+        async with bot_with_paced_llm(
+            tmp_path, demo_library, shutdown_grace="1", log_format="json", log_level="DEBUG"
+        ) as (fake, bot, llm):
             first = await _stop_during_an_answer(fake, bot, llm)  # the model never answers
             stopped = time.monotonic()
             assert await bot.exit_code(30) == 0
@@ -208,11 +193,7 @@ def test_questions_get_a_bounded_grace_and_json_logs_never_show_the_token(
 
 def test_a_second_sigterm_exits_at_once_and_the_library_survives(tmp_path: Path, demo_library: Path) -> None:
     async def main() -> None:
-        async with (
-            FakeDiscord() as fake,
-            paced_llm(REPLY) as llm,
-            started_bot(fake, tmp_path, demo_library, llm_base_url=llm.base_url, llm_model="paced") as bot,
-        ):
+        async with bot_with_paced_llm(tmp_path, demo_library) as (fake, bot, llm):
             await _stop_during_an_answer(fake, bot, llm)  # the model never answers: the grace is 10 s
             again = time.monotonic()
             bot.process.send_signal(signal.SIGTERM)
