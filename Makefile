@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 LLM_STAMP := $(VENV)/.installed-llm
 DEMO_DATA := data/demo
 
-.PHONY: demo test lint typecheck bench-quality bench-speed bench-discord bench-refusal bench-incremental bench-llm clean
+.PHONY: demo test compose-checker lint typecheck bench-quality bench-speed bench-discord bench-refusal bench-incremental bench-llm clean
 
 demo: $(STAMP)
 	$(BIN)/storybot --data-dir $(DEMO_DATA) ingest stories/demo.txt --story-id demo \
@@ -15,8 +15,13 @@ demo: $(STAMP)
 		"How do Ben and Hux get away?"; do \
 		$(BIN)/storybot --data-dir $(DEMO_DATA) ask "$$q" --story demo -k 2 || exit 1; done
 
-test: $(STAMP) $(LLM_STAMP) lint typecheck
+test: $(STAMP) $(LLM_STAMP) compose-checker lint typecheck
 	$(BIN)/python -m pytest -q
+
+# No Docker engine on the test machines: Debian's docker-compose validates docker-compose.yml without
+# one (tests/test_container.py). Installed here so that `make test` alone works on a fresh machine.
+compose-checker:
+	@command -v docker-compose >/dev/null || { apt-get update -qq && apt-get install -y -qq docker-compose; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -53,7 +53,7 @@ def _tool(name: str, how: str) -> str:
 
 
 def _docker_compose() -> str:
-    return _tool("docker-compose", "apt-get install -y docker-compose (Debian's package; .ci/run does it)")
+    return _tool("docker-compose", "apt-get install -y docker-compose (Debian's; `make test` does it)")
 
 
 def _hadolint() -> str:
