@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 LLM_STAMP := $(VENV)/.installed-llm
 DEMO_DATA := data/demo
 
-.PHONY: demo test compose-checker lint typecheck bench-quality bench-speed bench-discord bench-refusal bench-incremental bench-llm clean
+.PHONY: demo test compose-checker lint typecheck bench-quality bench-speed bench-discord bench-refusal bench-incremental bench-llm bench-startup clean
 
 demo: $(STAMP)
 	$(BIN)/storybot --data-dir $(DEMO_DATA) ingest stories/demo.txt --story-id demo \
@@ -47,6 +47,9 @@ bench-incremental: $(STAMP)
 
 bench-llm: $(LLM_STAMP)
 	$(BIN)/python bench/llm_latency.py
+
+bench-startup: $(STAMP)
+	$(BIN)/python bench/startup.py
 
 # torch first, pinned: the CPU build. An unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
