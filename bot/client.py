@@ -154,6 +154,7 @@ class StoryBot(commands.Bot):
         # Set when the grace period is over: uploads in a worker thread give up at their next step.
         self.abandon = threading.Event()
         self._work: set[asyncio.Task[Any]] = set()
+        self._was_ready = False  # before the first READY the heartbeat says "starting", not "disconnected"
 
     async def setup_hook(self) -> None:
         """Load the extensions, register the slash commands, and start the heartbeat."""
@@ -167,6 +168,7 @@ class StoryBot(commands.Bot):
     async def on_ready(self) -> None:
         """Log the connection and tell the healthcheck at once."""
         log.info("connected as %s to %d servers", self.user, len(self.guilds))
+        self._was_ready = True
         await self.beat()
 
     async def on_resumed(self) -> None:
@@ -185,7 +187,15 @@ class StoryBot(commands.Bot):
     async def beat(self, state: State | None = None) -> None:
         """Refresh the heartbeat file `storybot health` reads."""
         if state is None:
-            state = "stopping" if self.draining else "ready" if self.connected() else "disconnected"
+            state = (
+                "stopping"
+                if self.draining
+                else "ready"
+                if self.connected()
+                else "disconnected"
+                if self._was_ready
+                else "starting"
+            )
         beat = Heartbeat(
             pid=os.getpid(),
             state=state,

@@ -279,11 +279,8 @@ def check_library(data_dir: Path, model: Embedder | None) -> list[Finding]:
     except StorybotError as exc:
         fix = "do as it says, or re-index into a new data dir: storybot ingest STORIES --data-dir NEW_DIR"
         return [problem(f"library: {exc}", fix=fix)]
-    except Exception as exc:  # a damaged FAISS cache, or a vector of the wrong size, fails the open
-        fix = (
-            f"delete {data_dir}/vectors.*.faiss (a cache the bot rebuilds from SQLite); if that does not "
-            "help, re-index the stories into a new data dir"
-        )
+    except Exception as exc:  # e.g. a stored vector of the wrong size fails rebuilding the FAISS cache
+        fix = "re-index the stories into a new data dir: storybot ingest STORIES --data-dir NEW_DIR"
         return [problem(f"library: cannot open it: {_detail(exc)}", fix=fix)]
     try:
         manifest = library.manifest
