@@ -186,19 +186,9 @@ class StoryBot(commands.Bot):
 
     async def beat(self, state: State | None = None) -> None:
         """Refresh the heartbeat file `storybot health` reads."""
-        if state is None:
-            state = (
-                "stopping"
-                if self.draining
-                else "ready"
-                if self.connected()
-                else "disconnected"
-                if self._was_ready
-                else "starting"
-            )
         beat = Heartbeat(
             pid=os.getpid(),
-            state=state,
+            state=state or self._state(),
             at=time.time(),
             every=self.settings.heartbeat_seconds,
             servers=len(self.guilds),
@@ -209,6 +199,13 @@ class StoryBot(commands.Bot):
             await asyncio.to_thread(write_heartbeat, self.settings.heartbeat_file, beat)
         except OSError as exc:
             log.warning("could not write the heartbeat file %s: %s", self.settings.heartbeat_file, exc)
+
+    def _state(self) -> State:
+        if self.draining:
+            return "stopping"
+        if self.connected():
+            return "ready"
+        return "disconnected" if self._was_ready else "starting"
 
     async def _heartbeats(self) -> None:
         while not self.is_closed():

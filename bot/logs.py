@@ -46,8 +46,8 @@ def _secret_forms(values: Iterable[SecretStr | None]) -> tuple[str, ...]:
     return tuple(sorted(forms, key=len, reverse=True))
 
 
-def configure_logging(settings: Settings, *, default_level: str) -> None:
-    """Send every logger to stderr in the configured format, at the configured (or default) level."""
+def configure_logging(settings: Settings) -> None:
+    """Send every logger to stderr in the configured format, at the configured level."""
     formatter: _Redacting
     if settings.log_format == "json":
         formatter = JsonLineFormatter(
@@ -64,6 +64,6 @@ def configure_logging(settings: Settings, *, default_level: str) -> None:
     for old in root.handlers[:]:
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(settings.log_level or default_level)
+    root.setLevel(settings.log_level)
     logging.captureWarnings(True)  # library warnings become log lines in the same format
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself at import

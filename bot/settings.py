@@ -88,8 +88,8 @@ class Settings(BaseSettings):
     log_format: Literal["plain", "json"] = Field(
         default="plain", description="log lines as plain text, or one JSON object per line"
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
-        default=None, description="the lowest level logged (default: INFO for `run`, WARNING otherwise)"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="the lowest level `storybot run` logs"
     )
     heartbeat_file: Path = Field(
         default=Path(tempfile.gettempdir()) / "storybot-heartbeat.json",

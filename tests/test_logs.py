@@ -28,8 +28,7 @@ def _restore_logging() -> Iterator[None]:
 
 def _log_everything(capsys: pytest.CaptureFixture[str], **settings: object) -> str:
     configure_logging(
-        Settings(discord_token=SecretStr(TOKEN), llm_api_key=SecretStr(API_KEY), **settings),  # type: ignore[arg-type]
-        default_level="INFO",
+        Settings(discord_token=SecretStr(TOKEN), llm_api_key=SecretStr(API_KEY), **settings)  # type: ignore[arg-type]
     )
     log = logging.getLogger("storybot.test")
     log.info("connecting with %s", TOKEN)
@@ -69,6 +68,6 @@ def test_json_lines_with_the_secrets_redacted(capsys: pytest.CaptureFixture[str]
 
 
 def test_a_short_secret_is_not_used_to_redact_ordinary_words(capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging(Settings(discord_token=SecretStr("a")), default_level="INFO")
+    configure_logging(Settings(discord_token=SecretStr("a")))
     logging.getLogger("storybot.test").info("a cat and a dog")
     assert "a cat and a dog" in capsys.readouterr().err

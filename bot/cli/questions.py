@@ -171,7 +171,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError(
             "set STORYBOT_DISCORD_TOKEN to the bot's token (the README's 'Discord setup' says how)"
         )
-    configure_logging(settings, default_level="INFO")
+    configure_logging(settings)
 
     async def main() -> None:
         if not await serve(settings, lambda: services(settings), token):

@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot.catalog import Asked
 from bot.client import (
     RESTARTING,
+    ShuttingDown,
     StoryBot,
     Where,
     is_nsfw,
@@ -107,10 +108,11 @@ class Ask(commands.Cog):
         if not question:
             await _reply(message, HELP)
             return
-        if self.bot.draining:
+        try:
+            self.bot.begin_work()
+        except ShuttingDown:
             await _reply(message, RESTARTING)
             return
-        self.bot.begin_work()
         retry_after = self.bot.cooldown.retry_after(message.author.id)
         if retry_after is not None:
             wait = max(1, round(retry_after))
