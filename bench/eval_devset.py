@@ -1,7 +1,8 @@
 """Retrieval quality on the FairytaleQA devset: recall@1/5, MRR@5, answer containment.
 
     python bench/eval_devset.py [--devset ../shared/devset] [--target 450] [--overlap 0]
-    python bench/eval_devset.py --sweep      # grid over chunking and fusion settings
+    python bench/eval_devset.py --sweep      # grid over chunking and fusion settings (first stage)
+    python bench/eval_devset.py --no-rerank  # the first stage alone
 
 A hit is a passage that lies mostly inside an evidence section or holds half of one. Answer
 containment: a passage contains a whole located answer (``answer_spans``), in the top 5 and within
@@ -31,6 +32,7 @@ from index.chunking import ChunkParams, chunk_story
 from index.embedding import SentenceTransformerEmbedder, Vectors
 from index.models import Hit
 from index.readers import read_story
+from index.rerank import load_reader
 from index.search import Query, Searcher, SearchParams
 from index.store import Library
 
@@ -167,6 +169,9 @@ def main() -> None:
     ap.add_argument("--dense-weight", type=float, default=SearchParams().dense_weight)
     ap.add_argument("--sentence", type=float, default=SearchParams().sentence_weight)
     ap.add_argument("--sweep", action="store_true", help="grid over chunking and fusion settings")
+    ap.add_argument("--no-rerank", action="store_true", help="first-stage order only (STORYBOT_RERANK=false)")
+    ap.add_argument("--rerank-depth", type=int, default=SearchParams().rerank_depth)
+    ap.add_argument("--first-stage-weight", type=float, default=SearchParams().first_stage_weight)
     args = ap.parse_args()
 
     stories, questions = load_devset(args.devset)
@@ -175,12 +180,22 @@ def main() -> None:
         sweep(args.devset, stories, questions, embedder)
         return
     chunk = ChunkParams(target_chars=args.target, overlap_sentences=args.overlap)
-    params = SearchParams(dense_weight=args.dense_weight, sentence_weight=args.sentence)
+    params = SearchParams(
+        dense_weight=args.dense_weight,
+        sentence_weight=args.sentence,
+        rerank_depth=args.rerank_depth,
+        first_stage_weight=args.first_stage_weight,
+    )
+    reader = None if args.no_rerank else load_reader(threads=2)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         lib, lengths = build(args.devset, stories, chunk, embedder, Path(tmp))
-        searcher = Searcher(lib, embedder, params)
+        searcher = Searcher(lib, embedder, params, reader=reader)
         print(f"devset: {len(stories)} stories, {len(questions)} questions; {chunk!r}; {params!r}")
+        print(
+            "reranker: "
+            + ("off (first-stage order)" if reader is None else f"on, {params.rerank_depth} read")
+        )
         print(
             f"passages: {len(lengths)}, mean {statistics.mean(lengths):.0f} chars, "
             f"median {statistics.median(lengths):.0f}, max {max(lengths)}; "

@@ -1,8 +1,9 @@
 """Calibrate "I couldn't find that in the story": answer rate on a story's own questions, refusal rate on
-questions about another story, for a range of thresholds on `Answer.similarity` (the best cosine of
-the question with any sentence weighed for the answer).
+questions about another story, for a range of thresholds on `Answer.confidence`: the reranker's score
+of the answering passage or, with --no-rerank, the best cosine of the question with any sentence
+weighed for the answer.
 
-    python bench/refusal.py [--devset ../shared/devset]
+    python bench/refusal.py [--devset ../shared/devset] [--no-rerank]
 
 Each devset question is asked twice, with the bot's k and sentence selection: of its own story (it
 should be answered) and of the next story in the devset (it should be refused). Prints both rates
@@ -22,17 +23,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.answer_sentence import K
 from bench.eval_devset import load_devset
-from bot.answering import MIN_SIMILARITY, Answerer
+from bot.answering import MIN_READ_SIMILARITY, MIN_SCORE, MIN_SIMILARITY, Answerer
 from index.chunking import ChunkParams
 from index.embedding import SentenceTransformerEmbedder
 from index.ingest import ingest_all
 from index.readers import read_story
+from index.rerank import load_reader
 from index.search import Query, Searcher
 from index.store import Library
 
 
-def similarities(devset: Path, cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Similarities of every question asked of its own story and of another story."""
+def confidences(devset: Path, cache_dir: Path, *, rerank: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(reader score or cosine, cosine) of every question asked of its own story and of another."""
     stories, questions = load_devset(devset)
     ids = [s["story_id"] for s in stories]
     other = {sid: ids[(i + 1) % len(ids)] for i, sid in enumerate(ids)}
@@ -42,12 +44,20 @@ def similarities(devset: Path, cache_dir: Path) -> tuple[np.ndarray, np.ndarray]
         library = Library.create_or_open(Path(tmp), embedder.model_id, embedder.dimension, ChunkParams())
         read = [read_story(devset / s["path"], story_id=s["story_id"]) for s in stories]
         ingest_all(library, embedder, read, replace=False)
-        answerer = Answerer(Searcher(library, embedder), embedder)
+        reader = load_reader(threads=2) if rerank else None
+        answerer = Answerer(Searcher(library, embedder, reader=reader), embedder)
         own, foreign = [], []
+
+        def chosen(query: Query) -> tuple[float, float]:
+            hits = answerer.searcher.search_query(query, k=K)
+            if not hits:
+                return (float("-inf"), float("-inf"))
+            sel = answerer.select(query.question, hits)
+            return (sel.confidence, sel.cosine if sel.read else sel.confidence)
+
         for q in questions:
-            own.append(answerer.ask(Query(question=q["question"], story=q["story_id"]), k=K).similarity)
-            asked = Query(question=q["question"], story=other[q["story_id"]])
-            foreign.append(answerer.ask(asked, k=K).similarity)
+            own.append(chosen(Query(question=q["question"], story=q["story_id"])))
+            foreign.append(chosen(Query(question=q["question"], story=other[q["story_id"]])))
         library.close()
     return np.array(own), np.array(foreign)
 
@@ -58,14 +68,26 @@ def main() -> None:
     )
     parser.add_argument("--devset", type=Path, default=Path(__file__).resolve().parents[2] / "shared/devset")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache/storybot", help="ONNX model")
+    parser.add_argument("--no-rerank", action="store_true", help="the cosine rule of the first stage alone")
     args = parser.parse_args()
-    own, foreign = similarities(args.devset, args.cache_dir)
-    medians = f"own median {np.median(own):.3f}, other story's median {np.median(foreign):.3f}"
-    print(f"{len(own)} questions; similarity: {medians}")
-    print("threshold  answered(own)  refused(other story)")
-    for t in [*np.arange(0.25, 0.61, 0.025), MIN_SIMILARITY]:
-        mark = "  <- default" if abs(t - MIN_SIMILARITY) < 1e-9 else ""
-        print(f"  {t:5.3f}     {np.mean(own >= t):6.3f}         {np.mean(foreign < t):6.3f}{mark}")
+    own, foreign = confidences(args.devset, args.cache_dir, rerank=not args.no_rerank)
+    print(f"{len(own)} questions, each asked of its own story and of another")
+    cosines = np.arange(0.25, 0.61, 0.0125)
+    if args.no_rerank:
+        print("cosine  answered(own)  refused(other story)")
+        for t in [*cosines, MIN_SIMILARITY]:
+            mark = "  <- default" if abs(t - MIN_SIMILARITY) < 1e-9 else ""
+            print(
+                f"  {t:5.3f}   {np.mean(own[:, 1] >= t):6.3f}         {np.mean(foreign[:, 1] < t):6.3f}{mark}"
+            )
+        return
+    print("reader score, cosine: answered(own) refused(other story)")
+    for s in [*np.arange(-2.0, 0.01, 0.5), MIN_SCORE]:
+        for t in [*cosines, MIN_READ_SIMILARITY]:
+            answered = np.mean((own[:, 0] >= s) & (own[:, 1] >= t))
+            refused = np.mean((foreign[:, 0] < s) | (foreign[:, 1] < t))
+            mark = "  <- default" if (s, t) == (MIN_SCORE, MIN_READ_SIMILARITY) else ""
+            print(f"  {s:5.2f}, {t:5.3f}: {answered:6.3f} {refused:6.3f}{mark}")
 
 
 if __name__ == "__main__":

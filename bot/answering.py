@@ -5,20 +5,25 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
+from bot import positional
 from index.chunking import text_sentences
 from index.embedding import Embedder
 from index.models import Frozen, Hit
 from index.search import Query, Searcher, tokenize
 
 # Below this cosine between a question and the closest sentence weighed for the answer, the story
-# is judged not to answer it. Chosen with bench/refusal.py on the devset (see the README's figures).
+# is judged not to answer it (without the reader). Chosen with bench/refusal.py on the devset.
 MIN_SIMILARITY = 0.45
+# With the reader, both must hold: its best passage scores at least MIN_SCORE and the closest
+# sentence weighed by the embedding rule reaches MIN_READ_SIMILARITY (bench/refusal.py's grid).
+MIN_SCORE = -1.0
+MIN_READ_SIMILARITY = 0.4125
 
 # Function words say nothing about where an answer is; a question's other words do.
 _STOPWORDS = frozenset({
@@ -47,6 +52,13 @@ class SelectionParams(Frozen):
     lexical_weight: float = Field(default=2.0, ge=0.0)
     # Taken off per passage rank, so retrieval's order breaks near-ties.
     rank_penalty: float = Field(default=0.05, ge=0.0)
+    # With the reader: the sentences of this many of the best passages compete, each scored by
+    # its own reading plus this weight times its passage's score.
+    read_passages: int = Field(default=1, ge=1)
+    passage_weight: float = Field(default=1.0, ge=0.0)
+    # A neighbouring sentence joins the chosen one when both fit in ``window_chars`` and its score
+    # is at most this far below: an answer often runs over two sentences.
+    join_margin: float = Field(default=100.0, ge=0.0)
 
 
 class Answer(Frozen):
@@ -56,8 +68,9 @@ class Answer(Frozen):
     hits: tuple[Hit, ...]
     sentence_start: int = 0
     sentence_end: int = 0
-    # Highest cosine between the question and a sentence weighed for the answer: how sure it is.
-    similarity: float = 0.0
+    # How sure it is: the reader's score of the answering passage, or without the reader the
+    # highest cosine between the question and a sentence weighed for the answer.
+    confidence: float = 0.0
     # A better match lies past the reader's chapter limit; nothing of it is in ``hits``.
     later_chapter: bool = False
 
@@ -77,12 +90,16 @@ class Answer(Frozen):
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """The chosen span: which hit holds it, its story offsets, and the best cosine weighed."""
+    """The chosen span: which hit holds it, its story offsets, and how sure (see Answer.confidence)."""
 
     hit: int
     start: int
     end: int
-    similarity: float
+    confidence: float
+    read: bool = False  # chosen by the reader, not by sentence embeddings
+    # With the reader: the best cosine of the question with the sentences the embedding rule weighs
+    # (see _select_embedded); the refusal rule needs both, as neither alone separates well enough.
+    cosine: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +114,9 @@ class _Sentence:
 class Answerer:
     """Finds passages for a question and picks the sentence that answers among the best of them.
 
-    ``min_similarity`` is the cosine below which no sentence is judged to answer at all, and the
-    reader is told the story does not say (see bench/refusal.py for how it was chosen).
+    Below ``min_score`` (the reader's best passage score) or, without the reader, ``min_similarity``
+    (the best sentence cosine), nothing is judged to answer and the reader is told the story does
+    not say (see bench/refusal.py for how both were chosen).
     """
 
     def __init__(
@@ -107,21 +125,44 @@ class Answerer:
         embedder: Embedder,
         *,
         min_similarity: float = 0.0,
+        min_score: float = MIN_SCORE,
+        min_read_similarity: float = MIN_READ_SIMILARITY,
         params: SelectionParams | None = None,
     ):
         self.searcher = searcher
         self.embedder = embedder
         self.min_similarity = min_similarity
+        self.min_score = min_score
+        self.min_read_similarity = min_read_similarity
         self.params = params or SelectionParams()
 
     def ask(self, query: Query, *, k: int = 4) -> Answer:
         """Answer one question; an Answer with no hits when nothing relevant is found."""
+        position = positional.recognise(query.question)
+        story = self._story_for(query) if position is not None else None
+        if position is not None and story is not None:
+            placed = positional.answer(
+                self.searcher.library,
+                position,
+                story,
+                query.limit_for(story),
+                k=k,
+                window_chars=self.params.window_chars,
+            )
+            return Answer(
+                question=query.question,
+                hits=placed.hits,
+                sentence_start=placed.start,
+                sentence_end=placed.end,
+                confidence=1.0 if placed.hits else 0.0,
+                later_chapter=placed.later_chapter,
+            )
         hits = self.searcher.search_query(query, k=k)
         answer = Answer(question=query.question, hits=())
         if hits:
             chosen = self.select(query.question, hits)
-            answer = Answer(question=query.question, hits=(), similarity=chosen.similarity)
-            if chosen.similarity >= self.min_similarity:
+            answer = Answer(question=query.question, hits=(), confidence=chosen.confidence)
+            if self._sure(chosen):
                 # The passage that holds the span leads: formatting quotes hits[0] around it.
                 lead = hits[chosen.hit]
                 answer = Answer(
@@ -129,11 +170,21 @@ class Answerer:
                     hits=(lead, *hits[: chosen.hit], *hits[chosen.hit + 1 :]),
                     sentence_start=chosen.start,
                     sentence_end=chosen.end,
-                    similarity=chosen.similarity,
+                    confidence=chosen.confidence,
                 )
         if query.limited and self._better_later(query, answer):
             answer = answer.model_copy(update={"later_chapter": True})
         return answer
+
+    def _story_for(self, query: Query) -> str | None:
+        """The one story a positional question is about: named, the only one, or the best match's."""
+        if query.story is not None:
+            return query.story
+        scope = query.stories if query.stories is not None else tuple(self.searcher.library.manifest.stories)
+        if len(scope) == 1:
+            return scope[0]
+        best = self.searcher.search_query(query, k=1)
+        return best[0].passage.story if best else None
 
     def _better_later(self, query: Query, answer: Answer) -> bool:
         """Whether, without the chapter limits, the answer would lie past them and be surer.
@@ -149,22 +200,58 @@ class Answerer:
         limit = query.limit_for(p.story)
         if limit is None or p.chapter <= limit:
             return False
-        surer = not answer.found or chosen.similarity > answer.similarity
-        return chosen.similarity >= self.min_similarity and surer
+        surer = not answer.found or chosen.confidence > answer.confidence
+        return self._sure(chosen) and surer
+
+    def _sure(self, chosen: Selection) -> bool:
+        """Whether the chosen span is sure enough to answer with."""
+        if chosen.read:
+            return chosen.confidence >= self.min_score and chosen.cosine >= self.min_read_similarity
+        return chosen.confidence >= self.min_similarity
 
     def best_sentence(self, question: str, hit: Hit) -> tuple[int, int, float]:
-        """The answering span of one passage: its start and end in the story, and its similarity."""
+        """The answering span of one passage: its start and end in the story, and its confidence."""
         chosen = self.select(question, [hit])
-        return chosen.start, chosen.end, chosen.similarity
+        return chosen.start, chosen.end, chosen.confidence
 
     def select(self, question: str, hits: Sequence[Hit]) -> Selection:
-        """Choose the answering sentence (or two) among the sentences of the best ``hits``.
-
-        Each sentence scores its cosine with the question, plus the share of the question's words it
-        holds (rarer words weigh more), minus a little per passage rank.
-        """
+        """Choose the answering sentence (or two) among the sentences of the best ``hits``."""
         if not hits:
             raise ValueError("no passage to choose a sentence from")
+        if hits[0].sentences:
+            read = self._select_read(hits)
+            return replace(read, cosine=self._select_embedded(question, hits).confidence)
+        return self._select_embedded(question, hits)
+
+    def _select_read(self, hits: Sequence[Hit]) -> Selection:
+        """The sentence the reader scored best, with its better neighbour when that one is close."""
+        params = self.params
+        best_rank, best_index, best = 0, 0, float("-inf")
+        for rank, hit in enumerate(hits[: params.read_passages]):
+            for index, (_, _, score) in enumerate(hit.sentences):
+                total = score + params.passage_weight * hit.score
+                if total > best:
+                    best_rank, best_index, best = rank, index, total
+        sentences = hits[best_rank].sentences
+        start, end, score = sentences[best_index]
+        near = [sentences[i] for i in (best_index - 1, best_index + 1) if 0 <= i < len(sentences)]
+        joinable = [
+            n
+            for n in near
+            if max(end, n[1]) - min(start, n[0]) <= params.window_chars and n[2] >= score - params.join_margin
+        ]
+        if joinable:
+            other = max(joinable, key=lambda n: n[2])
+            start, end = min(start, other[0]), max(end, other[1])
+        lead = hits[best_rank]
+        sure = lead.read_score if lead.read_score is not None else lead.score
+        p = lead.passage
+        return Selection(best_rank, p.start + start, p.start + end, sure, read=True)
+
+    def _select_embedded(self, question: str, hits: Sequence[Hit]) -> Selection:
+        """Without the reader: each sentence scores its cosine with the question, plus the share of
+        the question's words it holds (rarer words weigh more), minus a little per passage rank.
+        """
         params = self.params
         candidates = _candidates(question, hits, params)
         texts = [hits[s.rank].passage.text[s.start : s.end] for s in candidates]

@@ -24,6 +24,7 @@ from bot.llm import safe_url
 from bot.prompts import PromptError, load_prompts, render_samples
 from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.errors import StorybotError
+from index.rerank import Reader
 from index.store import DB_NAME, Library
 
 Status = Literal["ok", "problem", "skipped"]
@@ -266,6 +267,23 @@ def check_model(
     took = time.perf_counter() - started
     text = f"model: {model.model_id} loads and embeds ({model.dimension} dimensions, {took:.1f} s)"
     return ok(text, notes), model
+
+
+def check_reranker(enabled: bool, load: Callable[[], Reader | None]) -> Finding:
+    """Load the trained reranker as the bot does; its load checks it against its reference scores."""
+    if not enabled:
+        return skipped("reranker: off (STORYBOT_RERANK=false): passages come in first-stage order")
+    started = time.perf_counter()
+    try:
+        reader = load()
+    except StorybotError as exc:  # "cannot load the reranker …" or "… disagrees with …"
+        return problem(
+            f"reranker: {_detail(exc)}",
+            fix="reinstall storybot (the model ships in index/weights/), or set STORYBOT_RERANK=false",
+        )
+    layers = reader.spec.layers if reader is not None else 0
+    took = time.perf_counter() - started
+    return ok(f"reranker: loads and agrees with its reference scores ({layers} layers, int8, {took:.1f} s)")
 
 
 def check_library(data_dir: Path, model: Embedder | None) -> list[Finding]:

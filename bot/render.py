@@ -13,7 +13,7 @@ from index.store import ChapterInfo, StoryInfo
 def cite(hit: Hit) -> str:
     p = hit.passage
     title = f": {p.chapter_title}" if p.chapter_title else ""
-    return f"[{p.story}] Chapter {p.chapter}{title}, {p.paragraphs}"
+    return f"[{p.story}] Chapter {p.chapter}{title}, {p.place}"
 
 
 def oneline(text: str, limit: int = 600) -> str:

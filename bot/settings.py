@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         description="where the ONNX export of the model for fast questions is kept",
     )
     query_threads: int = Field(default=1, ge=1, description="torch threads while answering questions")
+    rerank: bool = Field(
+        default=True,
+        description="re-order passages and pick the answer with the trained reader (false: first-stage)",
+    )
     ingest_threads: int = Field(default=0, ge=0, description="torch threads while ingesting; 0 = all cores")
 
     # -- Discord ------------------------------------------------------------------------------

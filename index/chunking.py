@@ -40,6 +40,10 @@ _MARK_LINE = re.compile(rf"^[ \t]*{_SCENE_MARK}$", re.MULTILINE)
 # A sentence ends at . ! ? or … (optionally followed by closing quotes or brackets) when the next
 # word does not start in lower case: "he said. then" is rarely a boundary in fiction.
 _SENT_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+[^\s a-z])")
+# Quotation marks that open a quotation, each with the mark that closes it.
+_OPENERS = {"“": "”", "«": "»", '"': '"'}
+# A quotation up to this long stays one sentence; a longer speech splits at its own sentence ends.
+QUOTE_KEPT_WHOLE = 300
 _ABBREV = frozenset(
     [
         "mr",
@@ -128,11 +132,37 @@ def _is_abbreviation(text: str, start: int, match: re.Match[str]) -> bool:
     return word.lower() in _ABBREV or (len(word) == 1 and word.isupper() and word != "I")
 
 
+def quotations(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The [open, after close) ranges of the quotations in one paragraph ``text[start:end]``.
+
+    Curly and guillemet quotes pair by kind; a straight double quote opens when none is open and
+    closes otherwise. A quotation left open runs to the paragraph's end (speech that goes on in the
+    next paragraph). Single quotes are left alone: ’ is far more often an apostrophe.
+    """
+    found: list[tuple[int, int]] = []
+    opened, closer = -1, ""
+    for i in range(start, end):
+        ch = text[i]
+        if opened < 0 and ch in _OPENERS:
+            opened, closer = i, _OPENERS[ch]
+        elif opened >= 0 and ch == closer:
+            found.append((opened, i + 1))
+            opened = -1
+    if opened >= 0:
+        found.append((opened, end))
+    return found
+
+
 def sentences(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    """Yield the (start, end) of each sentence in one paragraph ``text[start:end]``."""
+    """Yield the (start, end) of each sentence in one paragraph ``text[start:end]``.
+
+    A short quotation is never cut: “Snoke’ll find us. He’ll kill us.” is one sentence, as a reader
+    takes it, so a quote never loses its closing mark to the next span.
+    """
     pos = start
+    kept = [(a, b) for a, b in quotations(text, start, end) if b - a <= QUOTE_KEPT_WHOLE]
     for match in _SENT_END.finditer(text, start, end):
-        if _is_abbreviation(text, pos, match):
+        if _is_abbreviation(text, pos, match) or any(a < match.end() < b for a, b in kept):
             continue
         yield from _trimmed(text, pos, match.end())
         pos = match.end()
@@ -231,11 +261,21 @@ def _pack_scene(spans: list[Span], first: int, last: int, target: int) -> list[t
     return [(units[a][0], units[b - 1][1]) for a, b in pairwise(bounds)]
 
 
+def through(start: int, chapter_start: int, chapter_end: int, paragraphs: int, passages: int) -> int | None:
+    """``Passage.through``: a passage's place in its chapter, in percent, rounded to 5, when the
+    chapter is a single paragraph cut into several passages (¶1 for all of them helps nobody)."""
+    if paragraphs > 1 or passages < 2 or chapter_end <= chapter_start:
+        return None
+    return min(100, 5 * round(20 * (start - chapter_start) / (chapter_end - chapter_start)))
+
+
 def chunk_chapter(story: Story, chapter: Chapter, params: ChunkParams) -> list[Passage]:
     """Cut one chapter into passages with ids ``{story}:{chapter}:{ordinal}``."""
     spans = chapter_spans(story.text, chapter, params)
+    ranges = pack(spans, params)
+    paragraphs = max((s.para for s in spans), default=0) + 1
     passages = []
-    for ordinal, (first, last) in enumerate(pack(spans, params)):
+    for ordinal, (first, last) in enumerate(ranges):
         start, end = spans[first].start, spans[last - 1].end
         passages.append(
             Passage(
@@ -249,6 +289,7 @@ def chunk_chapter(story: Story, chapter: Chapter, params: ChunkParams) -> list[P
                 start=start,
                 end=end,
                 text=story.text[start:end],
+                through=through(start, chapter.start, chapter.end, paragraphs, len(ranges)),
             )
         )
     return passages

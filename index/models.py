@@ -93,12 +93,22 @@ class Passage(Frozen):
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     text: str
+    # How far into its chapter it starts, in percent, when paragraph numbers cannot tell the
+    # chapter's passages apart (a chapter that is one long paragraph); None otherwise.
+    through: int | None = Field(default=None, ge=0, le=100)
 
     @property
     def paragraphs(self) -> str:
-        """The paragraphs it spans, as cited: "¶3" or "¶3–5"."""
+        """The paragraphs it spans: "¶3" or "¶3–5"."""
         a, b = self.para_start, self.para_end
         return f"¶{a}" if a == b else f"¶{a}–{b}"
+
+    @property
+    def place(self) -> str:
+        """Where a reader finds it in its chapter, as cited: "¶3–5", or "about 80 % through"."""
+        if self.through is None:
+            return self.paragraphs
+        return "at the start" if self.through < 5 else f"about {self.through} % through"
 
 
 class Hit(Frozen):
@@ -106,6 +116,11 @@ class Hit(Frozen):
 
     passage: Passage
     score: float
+    # What the reader made of it, when one ranked it (not part of the CLI JSON): its own score of
+    # the passage, comparable across questions (``score`` also weighs in the first stage's), and of
+    # each sentence, as (start, end, score) relative to the passage.
+    read_score: float | None = None
+    sentences: tuple[tuple[int, int, float], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """Return the CLI JSON contract for one hit."""

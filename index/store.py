@@ -14,12 +14,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import cast
 
 import faiss
 import numpy as np
 import numpy.typing as npt
 
-from index.chunking import ChunkParams
+from index.chunking import ChunkParams, through
 from index.embedding import Vectors
 from index.errors import LibraryError, ModelMismatchError, StoryExistsError, UnknownStoryError
 from index.models import Passage, Rating, Story, StoryMeta
@@ -200,11 +201,25 @@ class Library:
         marks = ",".join("?" * len(rowids))
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT rowid, {PASSAGE_COLUMNS} FROM passages WHERE rowid IN ({marks})",
+                f"SELECT rowid, {PASSAGE_COLUMNS}, {_CHAPTER_SHAPE} FROM passages p WHERE rowid IN ({marks})",
                 [int(r) for r in rowids],
             ).fetchall()
         found = {row[0]: _passage(row[1:]) for row in rows}
         return [found[int(r)] for r in rowids if int(r) in found]
+
+    def story_passages(
+        self, story_id: str, until_chapter: int | None = None
+    ) -> tuple[list[Passage], Vectors]:
+        """A story's passages up to a chapter, in reading order, with their vectors."""
+        last = until_chapter if until_chapter is not None else 2**31
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {PASSAGE_COLUMNS}, {_CHAPTER_SHAPE}, vector FROM passages p "
+                "WHERE story=? AND chapter<=? ORDER BY chapter, ordinal",
+                (story_id, last),
+            ).fetchall()
+        vectors = np.frombuffer(b"".join(r[-1] for r in rows), dtype=np.float32)
+        return [_passage(r[:-1]) for r in rows], vectors.reshape(len(rows), self._manifest.dimension)
 
     def passage_table(self) -> tuple[npt.NDArray[np.int64], list[str], list[str], npt.NDArray[np.int32]]:
         """Row ids, texts, story ids and chapter numbers of every passage, in row-id order."""
@@ -417,7 +432,26 @@ def _read_cache(path: Path) -> faiss.Index | None:
         return None
 
 
+# What Passage.through needs of a passage's chapter: its span, paragraphs and passages. Worked out
+# when read rather than stored, so libraries made before it cite the same way.
+_CHAPTER_SHAPE = (
+    "(SELECT c.start FROM chapters c WHERE c.story = p.story AND c.number = p.chapter), "
+    "(SELECT c.end FROM chapters c WHERE c.story = p.story AND c.number = p.chapter), "
+    "(SELECT MAX(q.para_end) FROM passages q WHERE q.story = p.story AND q.chapter = p.chapter), "
+    "(SELECT COUNT(*) FROM passages q WHERE q.story = p.story AND q.chapter = p.chapter)"
+)
+
+
 def _passage(row: tuple[object, ...]) -> Passage:
+    passage = _plain_passage(row[:-4])
+    shape = cast(tuple[int | None, int | None, int, int], row[-4:])
+    c_start, c_end, paragraphs, count = shape
+    if c_start is None or c_end is None:
+        return passage
+    return passage.model_copy(update={"through": through(passage.start, c_start, c_end, paragraphs, count)})
+
+
+def _plain_passage(row: tuple[object, ...]) -> Passage:
     keys = (
         "id",
         "story",

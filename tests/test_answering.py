@@ -116,10 +116,10 @@ def test_a_question_the_story_does_not_answer_is_refused(tmp_path: Path) -> None
     assert not refused.found
     assert refused.hits == ()
     assert (refused.sentence, refused.sentence_start, refused.sentence_end) == ("", 0, 0)
-    assert refused.similarity < 0.5
+    assert refused.confidence < 0.5
     answered = answerer.ask(Query(question="Who painted the new railings blue?", story="lighthouse"))
     assert answered.found
-    assert answered.similarity >= 0.5
+    assert answered.confidence >= 0.5
 
 
 def test_the_better_match_past_the_limit_is_flagged_but_never_highlighted(tmp_path: Path) -> None:

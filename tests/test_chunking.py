@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.chunking import ChunkParams, _split_long, chunk_story, sentences
+from index.chunking import ChunkParams, _split_long, chunk_story, quotations, sentences
 from index.models import Chapter, Passage, Story
 from tests.fakes import story_from_text
 
@@ -347,6 +347,15 @@ def test_overlap_shares_one_sentence_within_a_scene_only() -> None:
         ("Why? Because.", ["Why?", "Because."]),
         ("Wait… What?! No way.", ["Wait…", "What?!", "No way."]),
         ("(He knew.) She did too.", ["(He knew.)", "She did too."]),
+        # A short quotation is one sentence, its closing mark with it.
+        (
+            "Hux’s hand tightens on Ben’s. “Snoke’ll find us. He’ll kill us.” He can hear the smile.",
+            ["Hux’s hand tightens on Ben’s.", "“Snoke’ll find us. He’ll kill us.”", "He can hear the smile."],
+        ),
+        ('"Go away. Now!" she cried. Then he left.', ['"Go away. Now!" she cried.', "Then he left."]),
+        ("«Non. Jamais.» Il partit.", ["«Non. Jamais.»", "Il partit."]),
+        # Speech that runs on into the next paragraph stays whole to the paragraph's end.
+        ("He turned. “I said no. Stop it.", ["He turned.", "“I said no. Stop it."]),
     ],
 )
 def test_sentences(text: str, expected: list[str]) -> None:
@@ -356,6 +365,43 @@ def test_sentences(text: str, expected: list[str]) -> None:
 def test_sentences_split_after_quoted_no() -> None:
     # "No." is in the abbreviation list (as in "No. 5"), but a closing quote ends the sentence.
     assert sentence_texts("“No.” She turned away.") == ["“No.”", "She turned away."]
+
+
+def test_a_long_speech_splits_at_its_own_sentence_ends() -> None:
+    speech = " ".join(f"This is sentence number {n} of a very long speech." for n in range(8))
+    got = sentence_texts(f"“{speech}” He sat down.")
+    assert len(got) == 9
+    assert got[0].startswith("“This is sentence number 0")
+    assert got[-2].endswith("speech.”")
+
+
+def test_quotations_pair_curly_straight_and_guillemet_marks() -> None:
+    text = 'A “b” c "d" e «f» g “h'
+    assert [text[a:b] for a, b in quotations(text, 0, len(text))] == ["“b”", '"d"', "«f»", "“h"]
+
+
+def test_a_one_paragraph_chapter_cites_how_far_through_it_each_passage_is() -> None:
+    body = " ".join(f"Sentence {n} goes on for a while about nothing much." for n in range(60))
+    story = Story(
+        id="s", title="S", text=body, chapters=(Chapter(number=1, title="", start=0, end=len(body)),)
+    )
+    passages = chunk_story(story, ChunkParams(target_chars=400))
+    assert len(passages) > 4
+    assert [p.through for p in passages] == sorted(p.through or 0 for p in passages)
+    assert passages[0].place == "at the start"
+    assert passages[-1].place.startswith("about ")
+    assert passages[-1].place.endswith(" % through")
+    assert all(p.through is not None and p.through % 5 == 0 for p in passages)
+
+
+def test_a_chapter_with_paragraphs_keeps_paragraph_numbers() -> None:
+    body = "\n\n".join(f"Paragraph {n} is short. It has two sentences." for n in range(12))
+    story = Story(
+        id="s", title="S", text=body, chapters=(Chapter(number=1, title="", start=0, end=len(body)),)
+    )
+    passages = chunk_story(story, ChunkParams(target_chars=120))
+    assert all(p.through is None for p in passages)
+    assert passages[1].place.startswith("¶")
 
 
 def test_sentences_respect_bounds() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def test_ask_renders_quote_citation_and_more_passages(
     code, out, _ = cli(capsys, "--data-dir", str(demo_library), "ask", "Who tells Hux to go to bed?")
     assert code == 0
     assert "A: The next day, he yells at one of his underlings and Phasma tells him to go to bed." in out
-    assert "— [demo] Chapter 1, ¶1" in out
+    # The demo story is one long paragraph: ¶1 would fit every passage, so the place is a share.
+    assert re.search(r"— \[demo\] Chapter 1, (?:at the start|about \d{1,3} % through)\n", out)
     assert "»The next day" in out
     assert "More passages:" in out
 
@@ -72,6 +74,47 @@ def test_batch_search_answers_each_line(
     assert [r["id"] for r in rows] == ["a", 7]
     assert all(len(r["hits"]) == 2 for r in rows)
     assert any("freckle" in h["text"] for h in rows[1]["hits"])
+
+
+def test_batch_ask_prints_what_single_ask_prints(
+    demo_library: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines: list[dict[str, str | int]] = [
+        {"id": "a", "question": "Who tells Hux to go to bed?"},
+        {"id": 2, "question": "How does it end?", "story": "demo"},
+        {"id": "c", "question": "What is the capital of Peru?", "story": "demo", "until_chapter": 1},
+    ]
+    batch = tmp_path / "q.jsonl"
+    batch.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    data = ["--data-dir", str(demo_library)]
+    code, out, _ = cli(capsys, *data, "ask", "--batch", str(batch), "--json", "-k", "3")
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["a", 2, "c"]
+    for line, row in zip(lines, rows, strict=True):
+        flags = [f"--{k.replace('_', '-')}={v}" for k, v in line.items() if k in ("story", "until_chapter")]
+        code, single, _ = cli(capsys, *data, "ask", str(line["question"]), *flags, "--json", "-k", "3")
+        assert code == 0
+        expected = json.loads(single)
+        assert row == {"id": line["id"], **{k: v for k, v in expected.items() if k != "question"}}
+    assert set(rows[0]) == {"id", "answer", "later_chapter", "hits"}
+    assert "Phasma tells him to go to bed" in rows[0]["answer"]
+    assert rows[2]["answer"] == ""
+    assert rows[2]["hits"] == []
+
+
+def test_batch_ask_needs_json_and_no_question(
+    demo_library: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"id": 1, "question": "Who is Ben?"}\n', encoding="utf-8")
+    data = ["--data-dir", str(demo_library)]
+    code, _, err = cli(capsys, *data, "ask", "--batch", str(batch))
+    assert code == 1
+    assert "--json" in err
+    code, _, err = cli(capsys, *data, "ask", "Who?", "--batch", str(batch), "--json")
+    assert code == 1
+    assert "not both" in err
 
 
 def test_ingest_folder_list_and_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

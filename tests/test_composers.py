@@ -77,7 +77,7 @@ def make_answer(*texts: str) -> Answer:
         hits=hits,
         sentence_start=first.start if first else 0,
         sentence_end=first.start + first.text.index(".") + 1 if first else 0,
-        similarity=0.8,
+        confidence=0.8,
     )
 
 

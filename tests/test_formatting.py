@@ -272,6 +272,13 @@ def test_cite_formats() -> None:
     assert cite(passage("x"), "My *Tale*") == "My \\*Tale\\* · Chapter 3: The Storm · ¶1"
 
 
+def test_a_passage_of_a_one_paragraph_chapter_is_cited_by_how_far_through_it_starts() -> None:
+    assert (
+        cite(passage("x").model_copy(update={"through": 80})) == "Chapter 3: The Storm · about 80 % through"
+    )
+    assert cite(passage("x").model_copy(update={"through": 0})) == "Chapter 3: The Storm · at the start"
+
+
 def test_cite_of_a_huge_title_stays_within_a_field_name() -> None:
     text = cite(passage("x", title="Word " * 200), "Story " * 100)
     assert len(text) <= LIMITS.field_name

@@ -126,3 +126,19 @@ def test_only_embedding_module_imports_sentence_transformers(folder: str) -> Non
         if "sentence_transformers" in top_levels(imports_of(path))
     )
     assert users == (["index/embedding.py"] if folder == "index" else [])
+
+
+@pytest.mark.parametrize("folder", ["index", "bot"])
+def test_nothing_the_bot_runs_imports_the_training_code(folder: str) -> None:
+    # The bot loads only the exported file: training needs torch, datasets and accelerate.
+    users = sorted(
+        str(path.relative_to(ROOT))
+        for path in python_files(folder)
+        if top_levels(imports_of(path)) & {"training", "datasets", "accelerate"}
+    )
+    assert users == []
+
+
+def test_the_reranker_runs_without_torch() -> None:
+    # ONNX Runtime and tokenizers only: a query must not wait on torch's per-operator overhead.
+    assert "torch" not in top_levels(imports_of(ROOT / "index" / "rerank.py"))

@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 
 from bot.answering import Answerer
 from bot.catalog import Catalog
+from bot.positional import recognise
 from bot.progress import ReadingProgress
 from index.chunking import ChunkParams, chunk_story
 from index.ingest import ingest_story
 from index.readers import read_story
+from index.rerank import load_reader
 from index.search import Searcher
 from index.store import DB_NAME, Library
 from tests.fakes import HashEmbedder
@@ -81,5 +83,44 @@ def test_no_hit_past_the_readers_chapter_and_k_hits_when_k_exist(
         within = [p for p in chunk_story(story, library.manifest.chunking) if p.chapter <= progress]
         assert all(h.passage.chapter <= progress for h in asked.answer.hits)
         assert len(asked.answer.hits) == min(k, len(within))
+        reading.close()
+        library.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    chapter_paragraphs=chapters,
+    progress=st.integers(min_value=1, max_value=9),
+    question=st.one_of(
+        st.lists(st.sampled_from(WORDS), min_size=1, max_size=6).map(" ".join),
+        st.sampled_from(
+            ["How does it end?", "How does it begin?", "What happened so far?", "Summarize the story"]
+            + [f"What happens in chapter {n}?" for n in range(1, 10)]
+        ),
+    ),
+    k=st.integers(min_value=1, max_value=8),
+)
+def test_with_the_reranker_and_positional_questions_nothing_past_the_readers_chapter(
+    chapter_paragraphs: list[list[str]], progress: int, question: str, k: int
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "story.txt").write_text(story_text(chapter_paragraphs), encoding="utf-8")
+        story = read_story(root / "story.txt")
+        embedder = HashEmbedder()
+        library = Library.create_or_open(
+            root / "data", embedder.model_id, embedder.dimension, ChunkParams(target_chars=160)
+        )
+        ingest_story(library, embedder, story, replace=False, guild=GUILD)
+        reading = ReadingProgress(root / "data" / DB_NAME)
+        reading.set(GUILD, READER, story.id, progress)
+        searcher = Searcher(library, embedder, reader=load_reader())
+        catalog = Catalog(library, Answerer(searcher, embedder, min_score=-1e9), reading)
+        asked = catalog.ask(question, guild=GUILD, user=READER, k=k)
+        assert all(h.passage.chapter <= progress for h in asked.answer.hits)
+        assert len(asked.answer.hits) <= k
+        if recognise(question) is None:
+            within = [p for p in chunk_story(story, library.manifest.chunking) if p.chapter <= progress]
+            assert len(asked.answer.hits) == min(k, len(within))
         reading.close()
         library.close()

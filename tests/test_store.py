@@ -457,3 +457,21 @@ def test_two_writers_on_one_library_keep_each_others_stories(
     second.remove_story("alpha")
     put(first, embedder, make_story(tmp_path, "gamma"))
     assert sorted(Library.open(root, embedder.model_id).manifest.stories) == ["beta", "gamma"]
+
+
+def test_passages_read_back_cite_the_same_place_as_when_chunked(tmp_path: Path) -> None:
+    # One chapter of one long paragraph (as the demo story is), and one with paragraphs.
+    one_line = " ".join(f"Sentence {n} of the single long paragraph." for n in range(40))
+    text = f"Chapter 1\n\n{one_line}\n\nChapter 2\n\n" + "\n\n".join(f"Para {n} here." for n in range(6))
+    embedder = HashEmbedder()
+    library = Library.create_or_open(tmp_path / "lib", embedder.model_id, embedder.dimension, PARAMS)
+    chunked = put(library, embedder, story_from_text(tmp_path, text, "mixed"))
+    stored, vectors = library.story_passages("mixed")
+    assert stored == chunked
+    assert vectors.shape == (len(chunked), embedder.dimension)
+    assert all(p.through is not None for p in stored if p.chapter == 1)
+    assert all(p.through is None for p in stored if p.chapter == 2)
+    rowids, *_ = library.passage_table()
+    assert library.passages([int(r) for r in rowids]) == chunked
+    up_to_one, _ = library.story_passages("mixed", until_chapter=1)
+    assert up_to_one == [p for p in chunked if p.chapter == 1]

@@ -93,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, parents=[common], help=text)
         if name == "ask":
-            p.add_argument("question", help="the question, in quotes")
+            p.add_argument("question", nargs="?", help="the question, in quotes")
+            p.add_argument(
+                "--batch", type=Path, metavar="FILE.jsonl", help="one JSON question per line (with --json)"
+            )
             p.add_argument("--json", action="store_true", help="print JSON (the contract is in the README)")
             p.add_argument(
                 "--llm", action="store_true", help="also compose an answer with the configured LLM"

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from pydantic_settings import SettingsError
 
-from bot.cli.wiring import embedder
+from bot.cli.wiring import embedder, passage_reader
 from bot.doctor import (
     Finding,
     check_discord,
@@ -19,6 +19,7 @@ from bot.doctor import (
     check_llm,
     check_model,
     check_prompts,
+    check_reranker,
     check_token,
     check_writable_dir,
     ok,
@@ -79,6 +80,7 @@ def checks(settings: Settings, settings_problems: list[str]) -> Iterator[Finding
         settings.embedding_model, lambda: embedder(settings, threads=settings.query_threads, fast=True)
     )
     yield found
+    yield check_reranker(settings.rerank, lambda: passage_reader(settings))
     yield from check_library(settings.data_dir, model)
     yield check_prompts(settings.prompts_dir)
     yield from check_llm(settings.llm_base_url, settings.llm_model, settings.llm_api_key)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bot.answering import Answer
 from bot.cli.common import emit
 from bot.cli.wiring import answerer, llm_composer, reader, services
 from bot.composers import Composed
@@ -26,7 +27,7 @@ from index.store import DB_NAME, Library
 
 
 class BatchLine(BaseModel):
-    """One line of `storybot search --batch FILE.jsonl`."""
+    """One line of `storybot search --batch FILE.jsonl` or `storybot ask --batch FILE.jsonl`."""
 
     model_config = ConfigDict(extra="forbid")
     id: str | int
@@ -78,7 +79,34 @@ def _question(text: str | None) -> str:
     return text.strip()
 
 
+def _answer_json(answer: Answer) -> dict[str, object]:
+    """`ask --json`'s fields of one answer (the README's contract)."""
+    return {
+        "answer": answer.sentence,
+        "later_chapter": answer.later_chapter,
+        "hits": [h.to_json() for h in answer.hits],
+    }
+
+
+def _ask_batch(args: argparse.Namespace, settings: Settings) -> int:
+    """`ask --batch FILE --json`: one line per question, the models loaded once."""
+    if args.question:
+        raise InputError("give a question or --batch FILE, not both")
+    if not args.json:
+        raise InputError("--batch prints JSON lines: add --json")
+    if args.llm:
+        raise InputError("--batch answers from the story only: drop --llm")
+    batch = list(_batch_lines(args.batch))
+    ask = answerer(settings)
+    for line in batch:
+        query = Query(question=_question(line.question), story=line.story, until_chapter=line.until_chapter)
+        emit({"id": line.id, **_answer_json(ask.ask(query, k=args.k))})
+    return 0
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    if args.batch is not None:
+        return _ask_batch(args, settings)
     query = Query(question=_question(args.question), story=args.story, until_chapter=args.until_chapter)
     llm = llm_composer(settings, required=True) if args.llm else None
     ask = answerer(settings)
@@ -95,9 +123,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         emit(
             {
                 "question": answer.question,
-                "answer": answer.sentence,
-                "later_chapter": answer.later_chapter,
-                "hits": [h.to_json() for h in answer.hits],
+                **_answer_json(answer),
                 **({"composed": composed.model_dump(exclude={"passages"})} if composed else {}),
             }
         )

@@ -14,6 +14,7 @@ from bot.settings import Settings
 from index.chunking import ChunkParams
 from index.embedding import SentenceTransformerEmbedder
 from index.errors import InputError
+from index.rerank import Reader, load_reader
 from index.search import Searcher
 from index.store import DB_NAME, Library
 
@@ -25,12 +26,17 @@ def embedder(settings: Settings, *, threads: int, fast: bool = False) -> Sentenc
     )
 
 
+def passage_reader(settings: Settings) -> Reader | None:
+    """The trained reranker, unless STORYBOT_RERANK=false."""
+    return load_reader(threads=settings.query_threads) if settings.rerank else None
+
+
 def reader(settings: Settings) -> tuple[SentenceTransformerEmbedder, Searcher]:
     """A searcher over an existing library; a missing library fails before the model loads."""
     data_dir = settings.data_dir
     Library.open(data_dir).close()
     model = embedder(settings, threads=settings.query_threads, fast=True)
-    return model, Searcher(Library.open(data_dir, model.model_id), model)
+    return model, Searcher(Library.open(data_dir, model.model_id), model, reader=passage_reader(settings))
 
 
 def answerer(settings: Settings) -> Answerer:
@@ -67,7 +73,9 @@ def services(settings: Settings) -> Services:
     db = settings.data_dir / DB_NAME
     catalog = Catalog(
         library,
-        Answerer(Searcher(library, model), model, min_similarity=MIN_SIMILARITY),
+        Answerer(
+            Searcher(library, model, reader=passage_reader(settings)), model, min_similarity=MIN_SIMILARITY
+        ),
         ReadingProgress(db),
         shared_stories=settings.shared_stories,
         summaries=SummaryCache(db),

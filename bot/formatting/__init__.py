@@ -143,7 +143,7 @@ def truncate_start(text: str, limit: int, *, ellipsis: str = "…") -> str:
 def cite(passage: Passage, story_title: str | None = None) -> str:
     """Cite a passage as "Chapter N: title · ¶a–b" (escaped, ≤ 256 characters)."""
     n = passage.chapter
-    paras = passage.paragraphs
+    paras = passage.place
     title = escape_story_text(passage.chapter_title).replace("\n\n", " ")
     story = truncate(escape_story_text(story_title or "").replace("\n\n", " "), 100)
     head = f"{story} · Chapter {n}" if story else f"Chapter {n}"

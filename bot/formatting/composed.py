@@ -15,7 +15,7 @@ _SOURCE_EXCERPT = 200
 
 
 def _short_cite(hit: Hit) -> str:
-    return f"[ch. {hit.passage.chapter}, {hit.passage.paragraphs}]"
+    return f"[ch. {hit.passage.chapter}, {hit.passage.place}]"
 
 
 def with_citations(text: str, passages: Sequence[Hit]) -> str:
