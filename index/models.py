@@ -66,6 +66,10 @@ class StoryMeta(Frozen):
     chapters_posted: int | None = None
     chapters_planned: int | None = None
     chapter_notes: tuple[ChapterNotes, ...] = ()
+    # Pages the readers left out of the story (title and summary pages, contents, preface,
+    # afterword) as plain text: shown on request, never story text, never retrieved.
+    front_matter: str = ""
+    back_matter: str = ""
 
 
 class Story(Frozen):

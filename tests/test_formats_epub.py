@@ -61,7 +61,11 @@ def test_epub3_chapters_follow_the_spine_with_nav_titles(tmp_path: Path) -> None
         "The river was high and brown.\n"
     )
     assert story.meta == StoryMeta(
-        authors=(GENERIC_AUTHOR,), language="en", summary="A merchant's daughter walks the salt road."
+        authors=(GENERIC_AUTHOR,),
+        language="en",
+        summary="A merchant's daughter walks the salt road.",
+        # The title page and copyright page, kept as metadata (the cover has no text).
+        front_matter=f"The Salt Road\n\n{GENERIC_AUTHOR}\n\n{COPYRIGHT_TEXT}\n\nFirst edition.",
     )
     assert_passages_index_the_text(story, MATTER)
 

@@ -56,21 +56,45 @@ def read_ao3(
 ) -> Parsed:
     """Read an AO3 download given as its documents in reading order (one for HTML, many for EPUB)."""
     parts = _locate(docs)
-    chapters = _collect_chapters(parts.chapters)
+    chapters, stray = _authors_chapters(_collect_chapters(parts.chapters))
     if not any(c.paragraphs for c in chapters):
         raise InputError(f"{name} has no readable chapters")
     meta = read_meta(parts.preface, parts.afterword)
+    warnings = _count_warnings(name, meta.chapters_posted, len(chapters))
     notes = tuple(
         ChapterNotes(number=n, summary=c.summary, notes=c.notes, end_notes=c.end_notes)
         for n, c in enumerate(chapters, 1)
         if c.summary or c.notes or c.end_notes
     )
     posted = meta.chapters_posted
-    meta = meta.model_copy(update={"chapter_notes": notes, "chapters_posted": posted or len(chapters)})
+    update = {"chapter_notes": notes, "chapters_posted": posted or len(chapters), "front_matter": stray}
+    meta = meta.model_copy(update=update)
     if fallback is not None:
         meta = _merge(fallback, meta)
     title = work_title(parts.preface) or fallback_title
-    return Parsed(title=title, sections=tuple(_section(c, n) for n, c in enumerate(chapters, 1)), meta=meta)
+    sections = tuple(_section(c, n) for n, c in enumerate(chapters, 1))
+    return Parsed(title=title, sections=sections, meta=meta, warnings=warnings)
+
+
+def _authors_chapters(found: list[_Chapter]) -> tuple[list[_Chapter], str]:
+    """The author's chapters, and the text of any headless block among them.
+
+    In a multi-chapter download every chapter opens with its "Chapter N" heading group, so a block
+    without one (a title or summary page a repackaging tool moved among the chapters) is not a
+    chapter; in a single-chapter work the one headless body is the chapter.
+    """
+    if not any(c.heading for c in found):
+        return found, ""
+    kept = [c for c in found if c.heading]
+    stray = "\n\n".join(p for c in found if not c.heading for p in c.paragraphs)
+    return kept, stray
+
+
+def _count_warnings(name: str, declared: int | None, found: int) -> tuple[str, ...]:
+    """Say so when the chapters found differ from the count the work's stats declare."""
+    if declared is None or declared == found:
+        return ()
+    return (f"{name}: the work declares {declared} chapters (its Chapters: line) but {found} were found",)
 
 
 def _locate(docs: Sequence[BeautifulSoup]) -> _Parts:
@@ -86,11 +110,31 @@ def _locate(docs: Sequence[BeautifulSoup]) -> _Parts:
             parts.afterword.append(afterword)
         if isinstance(preface, Tag) or isinstance(afterword, Tag) or containers:
             continue
-        # A file whose wrapper lost its id: before any chapter it continues the preface, after
-        # one it holds more chapter text.
+        # A file whose wrapper lost its id: AO3's own labels say which part it is; otherwise,
+        # before any chapter it continues the preface, after one it holds more chapter text.
         root = doc.body or doc
-        (parts.chapters if parts.chapters else parts.preface).append(root)
+        if _is_preface_part(root):
+            parts.preface.append(root)
+        elif _is_afterword_part(root):
+            parts.afterword.append(root)
+        else:
+            (parts.chapters if parts.chapters else parts.preface).append(root)
     return parts
+
+
+def _is_preface_part(root: Tag) -> bool:
+    """The preface's labels: the byline, "Summary" or "Notes" over a blockquote, the tag list."""
+    if root.find(class_="byline") is not None:
+        return True
+    if any(inline_text(dt).rstrip(":").casefold() in ("rating", "stats") for dt in tags(root.find_all("dt"))):
+        return True
+    return any(labelled([root], label) for label in ("Summary", "Notes"))
+
+
+def _is_afterword_part(root: Tag) -> bool:
+    """The afterword's "End Notes" label or its closing plea for comments."""
+    text = inline_text(root).casefold()
+    return bool(labelled([root], "End Notes")) or "drop by the archive and comment" in text
 
 
 def _collect_chapters(containers: Sequence[Tag]) -> list[_Chapter]:

@@ -21,8 +21,10 @@ from index.readers.matter import (
     Book,
     declared_types,
     first_heading,
+    has_ao3_furniture,
     is_matter_title,
     is_matter_type,
+    is_short_matter,
     looks_like_matter,
 )
 from index.readers.package import Package, TocEntry, check_not_encrypted, load_package
@@ -43,6 +45,15 @@ class Document:
     soup: BeautifulSoup
 
 
+@dataclass(frozen=True)
+class _Laid:
+    """A generic EPUB's chapters and the text of the pages left out of them."""
+
+    sections: tuple[Section, ...]
+    front: str
+    back: str
+
+
 @dataclass
 class _Draft:
     """A chapter being gathered: its TOC title (if any) and its blocks."""
@@ -61,11 +72,13 @@ def read_epub(path: Path) -> Parsed:
     meta = package_meta(package)
     title = package.first("title")
     if _is_ao3_download(package, docs):
-        return replace(read_ao3([d.soup for d in docs], path.name, meta, title), warnings=warnings)
-    sections = _sections(docs, toc, package, title)
-    if not sections:
+        parsed = read_ao3([d.soup for d in docs], path.name, meta, title)
+        return replace(parsed, warnings=warnings + parsed.warnings)
+    laid = _sections(docs, toc, package, title)
+    if not laid.sections:
         raise InputError(f"{path.name} has no readable chapters")
-    return Parsed(title=title, sections=sections, meta=meta, warnings=warnings)
+    meta = meta.model_copy(update={"front_matter": laid.front, "back_matter": laid.back})
+    return Parsed(title=title, sections=laid.sections, meta=meta, warnings=warnings)
 
 
 def _is_ao3_download(package: Package, docs: Sequence[Document]) -> bool:
@@ -117,37 +130,63 @@ def _documents(book: SafeZip, package: Package) -> tuple[list[Document], tuple[s
     return docs, tuple(warnings)
 
 
-def _sections(docs: Sequence[Document], toc: Toc, package: Package, title: str) -> tuple[Section, ...]:
+def _sections(docs: Sequence[Document], toc: Toc, package: Package, title: str) -> _Laid:
+    """The story's chapters, and the text of the front and back matter left out of them."""
     book = Book(title, frozenset(d.path for d in docs))
-    drafts: list[_Draft] = []
+    judged = []
     for doc in docs:
         entries = toc.for_path(doc.path)
         found = blocks(doc.soup.body or doc.soup, frozenset(e.fragment for e in entries if e.fragment))
-        if _is_story(doc, found, entries, toc, package, book):
+        judged.append((found, entries, _judge(doc, found, entries, toc, package, book)))
+    # A book that is nothing but a short page under its own title is that page, not matter.
+    keep = ("story",) if any(kind == "story" for *_, kind in judged) else ("story", "soft")
+    drafts: list[_Draft] = []
+    front: list[str] = []
+    back: list[str] = []
+    for found, entries, kind in judged:
+        if kind in keep:
             _add_document(drafts, found, entries, bool(toc.entries))
+        else:
+            (back if drafts else front).append(_plain(found))
     finished = [f for f in (_finish(d) for d in drafts) if f is not None]
-    return tuple(
+    sections = tuple(
         Section(title=t or f"Chapter {n}", heading=h or t or f"Chapter {n}", paragraphs=p)
         for n, (t, h, p) in enumerate(finished, 1)
     )
+    return _Laid(sections, _joined(front), _joined(back))
 
 
-def _is_story(
+def _plain(found: Sequence[Block]) -> str:
+    return "\n\n".join(b.text for b in found if b.kind in ("para", "heading"))
+
+
+def _joined(pages: Sequence[str]) -> str:
+    return "\n\n".join(p for p in pages if p)
+
+
+def _judge(
     doc: Document, found: Sequence[Block], entries: Sequence[TocEntry], toc: Toc, package: Package, book: Book
-) -> bool:
-    """False for front and back matter: declared, named so, or looking like it."""
+) -> str:
+    """ "matter" for front and back matter (declared, named so, or looking like it); "soft" for a
+    short page under the work's title or a "Summary"-like label; "story" otherwise."""
     if not doc.linear or doc.path == toc.nav:
-        return False
+        return "matter"
     types = declared_types(doc.soup) | {package.guide.get(doc.path, ""), toc.landmarks.get(doc.path, "")}
     types.discard("")
     if is_matter_type(types):
-        return False
+        return "matter"
+    text = _plain(found)
+    if has_ao3_furniture(text):
+        return "matter"
     if types & STORY_TYPES:
-        return True
+        return "story"
     label = entries[0].title if entries else first_heading(found)
-    if is_matter_title(label):
-        return False
-    return not looks_like_matter(doc.path, doc.soup, found, book)
+    if is_matter_title(label) or looks_like_matter(doc.path, doc.soup, found, book):
+        return "matter"
+    heading = first_heading(found)
+    if is_short_matter(label, text, book.title) or is_short_matter(heading, text, book.title):
+        return "soft"
+    return "story"
 
 
 def _add_document(

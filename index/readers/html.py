@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bs4 import Tag
 
 from index.errors import InputError
+from index.models import StoryMeta
 from index.readers.ao3 import is_ao3, read_ao3
 from index.readers.blocks import Block, blocks, inline_text, parse_html
 from index.readers.chapters import FRONT_MATTER_MIN_WORDS, FRONT_MATTER_TITLE, detect_chapters
 from index.readers.layout import Parsed, Section, join_headings, trim_breaks
 from index.readers.markup import decode_markup
+from index.readers.matter import TOC_MIN_LINKS, has_ao3_furniture, is_matter_title, is_short_matter
 
 MB = 1024 * 1024
 MAX_HTML_BYTES = 64 * MB  # a long novel is a few megabytes of HTML
@@ -26,17 +28,21 @@ def read_html(path: Path) -> Parsed:
     decoded = decode_markup(data, path.name)
     soup = parse_html(decoded.text)
     if is_ao3(soup):
-        return replace(read_ao3([soup], path.name), warnings=decoded.warnings)
+        parsed = read_ao3([soup], path.name)
+        return replace(parsed, warnings=decoded.warnings + parsed.warnings)
     found = blocks(soup.body or soup)
     if not any(b.kind in ("para", "heading") for b in found):
         raise InputError(f"{path.name} has no text")
     title_tag = soup.find("title")
     page_title = inline_text(title_tag) if isinstance(title_tag, Tag) else ""
     found, h1_title = _drop_title_heading(found)
-    sections = _by_headings(found) or _by_text(found)
+    title = h1_title or page_title
+    laid = _by_headings(found, title)
+    sections = laid.sections or _by_text(found)
     if not sections:
         raise InputError(f"{path.name} has no text")
-    return Parsed(h1_title or page_title, sections, warnings=decoded.warnings)
+    meta = StoryMeta(front_matter=laid.front, back_matter=laid.back)
+    return Parsed(title, sections, meta=meta, warnings=decoded.warnings)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -61,24 +67,69 @@ def _drop_title_heading(found: list[Block]) -> tuple[list[Block], str]:
     return found[:i] + found[i + 1 :], found[i].text
 
 
-def _by_headings(found: Sequence[Block]) -> tuple[Section, ...]:
-    """Chapters that start at each h1/h2 (with any headings stacked right under it)."""
+@dataclass(frozen=True)
+class _Laid:
+    """Chapters found at headings, and the text of the front and back matter left out of them."""
+
+    sections: tuple[Section, ...] = ()
+    front: str = ""
+    back: str = ""
+
+
+def _by_headings(found: Sequence[Block], title: str) -> _Laid:
+    """Chapters that start at each h1/h2 (with any headings stacked right under it); sections
+    that are front or back matter (contents, a summary under the work's title, an afterword)
+    go to the metadata instead."""
     starts = [i for i, b in enumerate(found) if _starts_chapter(found, i)]
     if not starts:
-        return ()
+        return _Laid()
     sections: list[Section] = []
     front = _texts(found[: starts[0]])
-    if sum(len(p.split()) for p in front) >= FRONT_MATTER_MIN_WORDS:
+    matter: list[tuple[bool, str]] = []  # (after a chapter, text)
+    if sum(len(p.split()) for p in front) >= FRONT_MATTER_MIN_WORDS and not has_ao3_furniture(
+        " ".join(front)
+    ):
         sections.append(Section(FRONT_MATTER_TITLE, FRONT_MATTER_TITLE, front))
-    for start, end in zip(starts, [*starts[1:], len(found)], strict=True):
-        lead = start
-        while lead < end and found[lead].kind == "heading":
-            lead += 1
-        heading = join_headings([b.text for b in found[start:lead]])
-        paragraphs = _texts(found[lead:end])
-        if paragraphs:
-            sections.append(Section(heading, heading, paragraphs))
-    return tuple(sections)
+    elif front:
+        matter.append((False, "\n\n".join(front)))
+    ends = [*starts[1:], len(found)]
+    headings = [join_headings(_lead(found, s, e)) for s, e in zip(starts, ends, strict=True)]
+    every: list[Section] = []
+    for number, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        lead = start + len(_lead(found, start, end))
+        heading, paragraphs = headings[number], _texts(found[lead:end])
+        if not paragraphs:
+            continue
+        every.append(Section(heading, heading, paragraphs))
+        if _is_matter(heading, paragraphs, title, headings[number + 1 :]):
+            matter.append((bool(sections), "\n\n".join([heading, *paragraphs])))
+        else:
+            sections.append(every[-1])
+    if not sections:  # nothing but a short page under the work's title: that page is the story
+        return _Laid(tuple(every))
+    return _Laid(
+        tuple(sections),
+        "\n\n".join(t for after, t in matter if not after),
+        "\n\n".join(t for after, t in matter if after),
+    )
+
+
+def _lead(found: Sequence[Block], start: int, end: int) -> list[str]:
+    """The stacked headings that open a chapter."""
+    lead = start
+    while lead < end and found[lead].kind == "heading":
+        lead += 1
+    return [b.text for b in found[start:lead]]
+
+
+def _is_matter(heading: str, paragraphs: Sequence[str], title: str, later: Sequence[str]) -> bool:
+    """Contents, notes, a short summary or afterword, AO3 furniture, or a list of later headings."""
+    text = " ".join(paragraphs)
+    if is_matter_title(heading) or has_ao3_furniture(text) or is_short_matter(heading, text, title):
+        return True
+    # A table of contents under any heading: short lines naming the chapters that follow.
+    named = sum(" ".join(p.split()).casefold() in {h.casefold() for h in later} for p in paragraphs)
+    return len(paragraphs) >= TOC_MIN_LINKS and named * 2 >= len(paragraphs)
 
 
 def _starts_chapter(found: Sequence[Block], i: int) -> bool:

@@ -35,6 +35,29 @@ _TITLES = frozenset({
 })
 # fmt: on
 _TITLE_PREFIXES = ("about the author", "also by ", "other books by ", "other works by ", "books by ")
+# Labels of pages that are the author's words about the work rather than the work, when short: a
+# long "Preface" or "Afterword" is read as the author's text (a novel's preface is part of it).
+_SHORT_TITLES = frozenset(
+    {
+        "preface",
+        "afterword",
+        "foreword",
+        "summary",
+        "author's note",
+        "author's notes",
+        "a/n",
+        "authors note",
+        "authors notes",
+        "work summary",
+    }
+)
+SHORT_MATTER_MAX_WORDS = 300
+# What AO3 writes around a work (its download furniture), whichever tool repackaged it.
+_AO3_SIGNS = (
+    "posted originally on the archive of our own",
+    "drop by the archive and comment",
+    "to let the creator know if you enjoyed their work",
+)
 TITLE_PAGE_MAX_WORDS = 60
 TITLE_PAGE_MAX_LINES = 8
 COPYRIGHT_MAX_WORDS = 400
@@ -70,6 +93,21 @@ def is_matter_title(title: str) -> bool:
     """True for a TOC label or heading that names front or back matter ("Contents", "Notes")."""
     plain = " ".join(title.casefold().replace("’", "'").strip(" .:").split())
     return plain in _TITLES or plain.startswith(_TITLE_PREFIXES)
+
+
+def is_short_matter(label: str, text: str, title: str) -> bool:
+    """A short page labelled as the author's words about the work ("Summary", "Afterword"), or
+    headed by the work's own title with no more than a summary's worth of text under it."""
+    if words(text) > SHORT_MATTER_MAX_WORDS:
+        return False
+    plain = " ".join(label.casefold().replace("’", "'").strip(" .:").split())
+    return plain in _SHORT_TITLES or (bool(plain) and plain == " ".join(title.casefold().split()))
+
+
+def has_ao3_furniture(text: str) -> bool:
+    """True for a page holding AO3's download furniture: its preface message or afterword plea."""
+    lowered = " ".join(text.casefold().split())
+    return any(sign in lowered for sign in _AO3_SIGNS)
 
 
 def looks_like_matter(path: str, soup: BeautifulSoup, found: Sequence[Block], book: Book) -> bool:

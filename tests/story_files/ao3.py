@@ -259,9 +259,20 @@ def write_ao3_html(path: Path, work: Ao3Work | None = None) -> Path:
 
 
 # -- EPUB (calibre) ----------------------------------------------------------------------
-def write_ao3_epub(path: Path, work: Ao3Work | None = None, *, preface_ids: bool = True) -> Path:
+def write_ao3_epub(
+    path: Path,
+    work: Ao3Work | None = None,
+    *,
+    preface_ids: bool = True,
+    afterword_id: bool = True,
+    title_page_in_chapters: bool = False,
+) -> Path:
     """Write an AO3 EPUB download as calibre builds it: EPUB 2, files at the zip root, classes
-    renamed, ``div#chapters`` repeated per chapter file, the preface over two files."""
+    renamed, ``div#chapters`` repeated per chapter file, the preface over two files.
+
+    The options make the shapes repackaged downloads take: the preface's second file or the
+    afterword without their ids, or the title-and-summary page inside a ``div#chapters`` wrapper.
+    """
     work = work or Ao3Work()
     stem = "".join(c for c in work.title if c.isalnum())
     name = f"{stem}_split_{{:03d}}.xhtml"
@@ -271,11 +282,16 @@ def write_ao3_epub(path: Path, work: Ao3Work | None = None, *, preface_ids: bool
         f'<div class="calibre2">\n{_dl(work)}\n</div>\n</div>',
         f'<div class="calibre1"{second}>\n<div class="calibre2">\n{_title_block(work)}\n</div>\n</div>',
     ]
+    if title_page_in_chapters:
+        inner = f'<div class="calibre2">\n{_title_block(work)}\n</div>'
+        docs[1] = f'<div class="userstuff1" id="chapters">\n{inner}\n</div>'
+
     for n in range(1, len(work.chapters) + 1):
         # calibre writes XML: no HTML named entities such as &nbsp;.
         body = _chapter(work, n, "calibre3", "userstuff2").replace("&nbsp;", "&#160;")
         docs.append(f'<div class="userstuff1" id="chapters">\n{body}\n</div>')
-    docs.append(_afterword(work, "calibre2"))
+    afterword = _afterword(work, "calibre2")
+    docs.append(afterword if afterword_id else afterword.replace(' id="afterword"', "", 1))
     files: dict[str, str | bytes] = {
         name.format(i): xhtml(work.title, d, body_attrs=' class="calibre"') for i, d in enumerate(docs)
     }
