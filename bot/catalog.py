@@ -16,6 +16,7 @@ import numpy as np
 from bot.answering import Answer, Answerer
 from bot.progress import ProgressNeeded, ReadingProgress, chapter_limits
 from bot.recap import ChapterRecap, Summarize, SummaryCache, central_passages, summaries
+from index.cast import CastList, Profile, XRay
 from index.embedding import Embedder, Vectors
 from index.errors import InputError, StoryExistsError, UnknownStoryError
 from index.ingest import IngestSummary, ingest_story
@@ -25,6 +26,15 @@ from index.search import Query, Searcher
 from index.store import ChapterInfo, Library, StoryInfo
 
 Progress = Callable[[int, int], None]
+
+
+class Who(NamedTuple):
+    """A /who answer: the story, and its people or one person's profile with mentions to chart."""
+
+    info: StoryInfo
+    cast: CastList | None
+    profile: Profile | None
+    series: list[tuple[str, tuple[int, ...]]]
 
 
 class NoStoriesError(InputError):
@@ -91,6 +101,7 @@ class Catalog:
         self.summaries = summaries
         self.summary_model = summary_model
         self.shared_stories = shared_stories
+        self.xray = XRay(library)
         # Writes are rare and each one re-reads the library; one at a time keeps ids unique.
         self._write_lock = threading.Lock()
 
@@ -200,6 +211,32 @@ class Catalog:
         )
         return info, limit, recaps
 
+    def who(
+        self,
+        guild: int,
+        story: str | None,
+        *,
+        name: str | None = None,
+        user: int | None = None,
+        until_chapter: int | None = None,
+        nsfw: bool = True,
+    ) -> Who:
+        """The story's people (or one person) up to the reader's chapter, within the rating gate."""
+        visible = self.visible(guild)
+        if story is None:
+            if not visible:
+                raise NoStoriesError("this server has no stories yet: an admin can add one with /story add")
+            if len(visible) > 1:
+                raise InputError("say which story: /who story:<story>")
+            story = visible[0].id
+        info = _find(visible, story)
+        limit = self.limits(guild, user, info.id, until_chapter, nsfw, visible)[info.id]
+        if name is None:
+            return Who(info, self.xray.cast(info.id, limit), None, [])
+        names = [n.strip() for n in name.split(",") if n.strip()] or [name]
+        profile = self.xray.profile(info.id, names[0], limit)
+        return Who(info, None, profile, self.xray.mentions(info.id, names, limit))
+
     def info(self, guild: int, story_id: str) -> tuple[StoryInfo, StoryMeta, list[ChapterInfo]]:
         """A story's listing, metadata and chapters."""
         info = self.story(guild, story_id)
@@ -246,6 +283,8 @@ class Catalog:
             story = read_story(path, story_id=info.id, title=title or info.title)
             embedder = _Reporting(self.searcher.embedder, on_progress)
             summary = ingest_story(self.library, embedder, story, replace=True, guild=guild)
+            # Readers stay at the chapter they had reached, whatever its number is now.
+            self.progress.renumber(info.id, summary.renumbered)
             self.searcher.refresh()
         return summary
 

@@ -25,7 +25,7 @@ from index.errors import StorybotError
 
 log = logging.getLogger("storybot.bot")
 
-EXTENSIONS = ("bot.exts.ask", "bot.exts.stories", "bot.exts.progress", "bot.exts.recap")
+EXTENSIONS = ("bot.exts.ask", "bot.exts.stories", "bot.exts.progress", "bot.exts.recap", "bot.exts.who")
 RESTARTING = "storybot is restarting; ask again in a minute."
 # After the grace period, abandoned jobs get this long to tell their users before they are cancelled.
 ABANDON_WAIT = 3.0

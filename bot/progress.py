@@ -84,6 +84,22 @@ class ReadingProgress:
                 "DELETE FROM reader_progress WHERE guild=? AND user=? AND story=?", (guild, user, story)
             )
 
+    def renumber(self, story: str, moves: dict[int, int]) -> int:
+        """Move readers' progress in ``story`` from old chapter numbers to new (see index.renumber);
+        return how many readers moved. Finished readers stay finished."""
+        if not moves:
+            return 0
+        with self._lock, transaction(self._conn):
+            rows = self._conn.execute(
+                "SELECT guild, user, chapter FROM reader_progress WHERE story=? AND chapter IS NOT NULL",
+                (story,),
+            ).fetchall()
+            moved = [(moves[c], g, u, story) for g, u, c in rows if c in moves]
+            self._conn.executemany(
+                "UPDATE reader_progress SET chapter=? WHERE guild=? AND user=? AND story=?", moved
+            )
+        return len(moved)
+
     def forget_story(self, story: str) -> None:
         """Drop every reader's progress for a removed story."""
         with self._lock, transaction(self._conn):

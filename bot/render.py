@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.answering import Answer
 from bot.composers import Composed
 from bot.recap import ChapterRecap
+from index.cast import CastList, Profile
 from index.models import Hit, StoryMeta
 from index.store import ChapterInfo, StoryInfo
 
@@ -92,3 +93,40 @@ def render_recap(title: str, until_chapter: int | None, recaps: list[ChapterReca
     for r in recaps:
         lines += [f"{r.number}. {r.title}", f"   {oneline(r.text, 1000)}", ""]
     return "\n".join(lines)
+
+
+def _reach(until: int, chapters: int | None = None) -> str:
+    if chapters is not None and until >= chapters:
+        return "the whole story"
+    return f"chapters 1 to {until}" if until else "no chapters yet"
+
+
+def render_cast(cast: CastList) -> str:
+    """A story's people up to a chapter, most mentioned first."""
+    lines = [f"People in '{cast.title}', {_reach(cast.until, cast.chapters)}:"]
+    for i, person in enumerate(cast.people, 1):
+        lines.append(
+            f"{i:>3}. {person.name}: {person.mentions} mentions, from chapter {person.first_chapter}"
+        )
+    if not cast.people:
+        lines.append("  no one yet")
+    return "\n".join(lines) + "\n"
+
+
+def render_profile(profile: Profile) -> str:
+    """One person: first appearance, mentions per chapter, top passages, people near them."""
+    also = [f for f in profile.forms if f != profile.name]
+    lines = [f"{profile.name} in '{profile.title}', chapters 1 to {profile.until}"]
+    if also:
+        lines.append(f"  also called: {', '.join(also)}")
+    lines.append(
+        f"  first appears in chapter {profile.first_chapter} ({profile.first_chapter_title}): "
+        f"{oneline(profile.first_sentence)}"
+    )
+    counts = ", ".join(f"{n}: {c}" for n, c in enumerate(profile.per_chapter, 1) if c)
+    lines.append(f"  {profile.mentions} mentions by chapter: {counts}")
+    for passage in profile.passages:
+        lines.append(f"  [chapter {passage.chapter}, {passage.place}] {oneline(passage.text, 300)}")
+    if profile.near:
+        lines.append("  often near: " + ", ".join(f"{name} ({n})" for name, n in profile.near))
+    return "\n".join(lines) + "\n"

@@ -7,14 +7,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field
 
 from index.chunking import chunk_story
 from index.embedding import Embedder, Vectors
 from index.errors import InputError, StoryExistsError
 from index.models import Frozen, Story
 from index.readers import read_story, story_files
+from index.renumber import chapter_keys, renumbering
 from index.reuse import plan_reuse
 from index.store import Library, content_hash
+from index.xray_rows import names_rows
 
 
 class IngestSummary(Frozen):
@@ -28,6 +31,8 @@ class IngestSummary(Frozen):
     reused: int
     seconds: float
     warnings: tuple[str, ...] = ()
+    # Old chapter number → new one, for chapters a replacement moved (readers' progress follows).
+    renumbered: dict[int, int] = Field(default_factory=dict)
 
 
 def load_stories(
@@ -75,9 +80,13 @@ def ingest_story(
     """
     started = time.perf_counter()
     entry = library.manifest.stories.get(story.id)
+    moves: dict[int, int] = {}
     if replace and entry is not None and _unchanged(library, story, guild):
         chapters, passages, embedded = entry.chapters, entry.passages, 0
     else:
+        if replace and entry is not None:
+            old = chapter_keys(library.story_text(story.id), library.chapter_spans(story.id))
+            moves = renumbering(old, chapter_keys(story.text, story.chapters))
         chunks = chunk_story(story, library.manifest.chunking)
         if not chunks:
             raise InputError(f"{story.source or story.id} has no text to index")
@@ -85,7 +94,8 @@ def ingest_story(
         stored = library.stored_chapters(story.id) if replace and entry is not None else {}
         plan = plan_reuse(story, chunks, stored, library.manifest.dimension)
         vectors = plan.fill(_embed(embedder, [chunks[i].text for i in plan.missing], progress))
-        info = library.put_story(story, chunks, vectors, replace=replace, guild=guild)
+        names = names_rows(story, library.stored_names(story.id) if replace and entry is not None else ())
+        info = library.put_story(story, chunks, vectors, replace=replace, guild=guild, names=names)
         chapters, passages, embedded = info.chapters, info.passages, len(plan.missing)
     return IngestSummary(
         id=story.id,
@@ -96,6 +106,7 @@ def ingest_story(
         reused=passages - embedded,
         seconds=round(time.perf_counter() - started, 3),
         warnings=story.warnings,
+        renumbered=moves,
     )
 
 

@@ -6,10 +6,12 @@ from pydantic import Field
 
 from index.chunking import ChunkParams
 from index.models import Frozen
+from index.xray_rows import TABLE as NAMES_TABLE
 
 FORMAT_VERSION = 1
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS stories (
     id TEXT PRIMARY KEY,
@@ -52,6 +54,8 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_by_story ON passages (story, chapter, ordinal);
 """
+    + NAMES_TABLE
+)
 
 # Columns added after format 1 shipped: (table, column, declaration), applied by ``migrate``.
 ADDED_COLUMNS = (

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from index.chunking import ChunkParams, through
 from index.embedding import Vectors
 from index.errors import LibraryError, ModelMismatchError, StoryExistsError, UnknownStoryError
-from index.models import Passage, Rating, Story, StoryMeta
+from index.models import Chapter, Passage, Rating, Story, StoryMeta
 from index.reuse import StoredChapters, select_stored
 from index.schema import ADDED_COLUMNS, FORMAT_VERSION, PASSAGE_COLUMNS, SCHEMA, Manifest, StoryEntry
 from index.sqlite_io import atomic_write, check_writable, connect, has_manifest, transaction
@@ -39,6 +39,8 @@ from index.story_rows import (
     select_stories,
 )
 from index.verify import Verification, cache_notes, check_rows
+from index.xray_rows import TABLE as NAMES_TABLE
+from index.xray_rows import NamesRow, insert_names, select_names
 
 __all__ = ["DB_NAME", "MANIFEST_NAME", "ChapterInfo", "Library", "StoryInfo", "Verification", "content_hash"]
 
@@ -189,6 +191,19 @@ class Library:
             raise UnknownStoryError(f"no story '{story_id}' in the library (see 'storybot list')")
         return str(row[0])
 
+    def stored_names(self, story_id: str, until: int | None = None) -> list[NamesRow]:
+        """The story's chapters' name records up to ``until`` ([] for a story stored without them)."""
+        with self._lock:
+            return select_names(self._conn, story_id, until)
+
+    def chapter_spans(self, story_id: str) -> list[Chapter]:
+        """The story's chapters with their spans of the story text, in reading order."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT number, title, start, end FROM chapters WHERE story=? ORDER BY number", (story_id,)
+            ).fetchall()
+        return [Chapter(number=n, title=t, start=a, end=b) for n, t, a, b in rows]
+
     def stored_chapters(self, story_id: str) -> StoredChapters:
         """The story's chapters by content hash, with passage texts and vectors (empty if unknown)."""
         with self._lock:
@@ -220,6 +235,17 @@ class Library:
             ).fetchall()
         vectors = np.frombuffer(b"".join(r[-1] for r in rows), dtype=np.float32)
         return [_passage(r[:-1]) for r in rows], vectors.reshape(len(rows), self._manifest.dimension)
+
+    def passages_until(self, story_id: str, until_chapter: int | None = None) -> list[Passage]:
+        """A story's passages up to a chapter, in reading order, without their vectors."""
+        last = until_chapter if until_chapter is not None else 2**31
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {PASSAGE_COLUMNS}, {_CHAPTER_SHAPE} FROM passages p "
+                "WHERE story=? AND chapter<=? ORDER BY chapter, ordinal",
+                (story_id, last),
+            ).fetchall()
+        return [_passage(r) for r in rows]
 
     def passage_table(self) -> tuple[npt.NDArray[np.int64], list[str], list[str], npt.NDArray[np.int32]]:
         """Row ids, texts, story ids and chapter numbers of every passage, in row-id order."""
@@ -293,8 +319,10 @@ class Library:
         *,
         replace: bool,
         guild: int | None = None,
+        names: Sequence[NamesRow] = (),
     ) -> StoryInfo:
-        """Add a story (or replace it, when ``replace``) with its passages and vectors; ``guild`` owns it."""
+        """Add a story (or replace it, when ``replace``) with its passages, vectors and chapters' name
+        records (``names``, for the X-Ray); ``guild`` owns it."""
         self._require_writable()
         if vectors.shape != (len(passages), self._manifest.dimension):
             raise LibraryError(
@@ -312,6 +340,7 @@ class Library:
                 override = rating_override(self._conn, story.id)
                 removed = self._delete_rows(story.id)
                 insert_story(self._conn, story, info, override)
+                insert_names(self._conn, story.id, names)
                 new_ids = self._insert_passages(passages, vectors)
                 manifest = self._with_story(story.id, info)
                 generation = self._commit_meta(manifest)
@@ -411,7 +440,12 @@ class Library:
 
 
 def _migrate(conn: sqlite3.Connection, root: Path, writable: bool) -> None:
-    """Add columns that newer versions of format 1 use; a read-only old library is an error."""
+    """Add columns and tables that newer versions of format 1 use; a read-only old library is an
+    error for a column, while a missing name table only means the X-Ray reads chapters afresh."""
+    named = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='chapter_names'").fetchone()
+    if writable and named is None:
+        with transaction(conn):
+            conn.execute(NAMES_TABLE)
     for table, column, declaration in ADDED_COLUMNS:
         present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column in present:

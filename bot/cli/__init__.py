@@ -14,6 +14,7 @@ from bot.cli.doctor import cmd_doctor, lenient_settings
 from bot.cli.health import cmd_health
 from bot.cli.library import cmd_info, cmd_ingest, cmd_list, cmd_rate, cmd_remove
 from bot.cli.questions import cmd_ask, cmd_chat, cmd_recap, cmd_run, cmd_search
+from bot.cli.who import cmd_who
 from bot.settings import Settings, load_settings
 from index.errors import StorybotError
 from index.models import RATINGS
@@ -110,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--llm", action="store_true", help="chapter summaries by the configured LLM (cached)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_recap)
+
+    p = sub.add_parser("who", parents=[common], help="a story's people up to a chapter (X-Ray)")
+    p.add_argument("name", nargs="?", help="one person (or a few, comma-separated, for --chart)")
+    p.add_argument("--story", required=True, help="the story id")
+    p.add_argument("--until-chapter", type=positive, metavar="N", help="nothing after chapter N")
+    p.add_argument("--chart", type=Path, metavar="PATH", help="write a PNG of mentions per chapter")
+    p.add_argument("--json", action="store_true", help="print JSON (the contract is in the README)")
+    p.set_defaults(handler=cmd_who)
 
     p = sub.add_parser("run", parents=[common], help="run the Discord bot (needs STORYBOT_DISCORD_TOKEN)")
     p.set_defaults(handler=cmd_run)

@@ -8,12 +8,13 @@ import sys
 
 from bot.cli.common import emit, plural
 from bot.cli.wiring import embedder
+from bot.progress import ReadingProgress
 from bot.render import render_info
 from bot.settings import Settings
 from index.chunking import ChunkParams
 from index.ingest import IngestSummary, ingest_all, load_stories
 from index.sqlite_io import check_writable
-from index.store import Library
+from index.store import DB_NAME, Library
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -26,7 +27,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     model = embedder(settings, threads=threads)
     library = Library.create_or_open(settings.data_dir, model.model_id, model.dimension, ChunkParams())
     try:
-        ingest_all(
+        summaries = ingest_all(
             library,
             model,
             stories,
@@ -37,7 +38,27 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         library.close()
+    _keep_progress(settings, summaries)
     return 0
+
+
+def _keep_progress(settings: Settings, summaries: list[IngestSummary]) -> None:
+    """Readers of a replaced story stay at the chapter they had reached, whatever its number now."""
+    moved = [s for s in summaries if s.renumbered]
+    if not moved:
+        return
+    progress = ReadingProgress(settings.data_dir / DB_NAME)
+    try:
+        for summary in moved:
+            readers = progress.renumber(summary.id, summary.renumbered)
+            if readers:
+                print(
+                    f"storybot: {summary.id}: chapters were renumbered; the progress of "
+                    f"{plural(readers, 'reader')} moved with them",
+                    file=sys.stderr,
+                )
+    finally:
+        progress.close()
 
 
 def _report_ingest(summary: IngestSummary, as_json: bool) -> None:
