@@ -18,7 +18,7 @@ IMAGE ?= storybot:latest
 TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
 IMAGE_BUILD_ARGS ?=
 
-.PHONY: demo test lock image container-test train-reader compose-checker lint typecheck bench-quality bench-answers bench-speed bench-discord bench-refusal bench-incremental bench-llm bench-startup clean
+.PHONY: demo test lock image container-test train-reader compose-checker lint typecheck bench-quality bench-answers bench-speed bench-discord bench-refusal bench-incremental bench-llm bench-startup bench-who clean
 
 demo: $(STAMP)
 	$(BIN)/storybot --data-dir $(DEMO_DATA) ingest stories/demo.txt --story-id demo \
@@ -80,6 +80,9 @@ bench-refusal: $(STAMP)
 
 bench-incremental: $(STAMP)
 	$(BIN)/python bench/incremental.py
+
+bench-who: $(STAMP)
+	$(BIN)/python bench/who.py
 
 bench-llm: $(LLM_STAMP)
 	$(BIN)/python bench/llm_latency.py

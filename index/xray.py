@@ -55,6 +55,7 @@ _BEFORE = re.compile(r"([A-Za-z’']+)[^A-Za-z\n]{0,3}$")
 _AFTER = re.compile(r"^[^A-Za-z\n]{0,3}([A-Za-z]+)")
 _ABBREVIATIONS = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|St|Mme|Mlle|Capt|Col|Rev|Prof)\.$")
 _POSSESSIVE = re.compile(r"['’]s?$")
+_NON_SPACE = re.compile(r"\S+")
 _POSSESSIVE_END = re.compile(r"[a-z]['’]s$")
 
 
@@ -130,7 +131,9 @@ def heading_end(text: str, title: str) -> int:
 def _add_run(text: str, start: int, run: str, forms: dict[str, _Form]) -> None:
     """Record one capitalised run, without the function words that open or close it."""
     words = run.split()
-    offsets = [start + m.start() for m in re.finditer(r"\S+", run)]
+    if len(words) == 1 and words[0].casefold() in FUNCTION_WORDS:
+        return  # most runs: "The", "But", "When" opening a sentence
+    offsets = [start + m.start() for m in _NON_SPACE.finditer(run)]
     opening = _opens_sentence(text, start)
     while words and words[0].casefold().rstrip(".") in FUNCTION_WORDS:
         words, offsets, opening = words[1:], offsets[1:], False
