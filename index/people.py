@@ -18,6 +18,7 @@ MIN_MENTIONS = 3  # a name seen once or twice is not yet a character a reader as
 # A bare word ("Darcy") joins the one person whose longer forms hold it when that person has at
 # least this share of those forms' mentions: the text itself says whom the word mostly means.
 DOMINANT_SHARE = 0.75
+RARE_SHARE = 10  # a longer form with under a tenth of the bare word's mentions is rare beside it
 _TAG_NOISE = re.compile(r"\s*\([^)]*\)\s*")
 
 
@@ -158,6 +159,11 @@ def _link_bare(groups: _Groups, kept: set[str], totals: Mapping[str, _Totals]) -
             if key in split_title(other)[1].split():
                 t = totals[other]
                 shares[groups.find(other)] += t.mid + t.opening
+        # A full name seen once or twice beside a word used dozens of times ("Mary King", "Mary")
+        # is too little to say whom the word means: only longer forms that recur, or are not rare
+        # next to the word, count.
+        bare = totals[key].mid + totals[key].opening
+        shares = Counter({r: n for r, n in shares.items() if n >= MIN_MENTIONS or n * RARE_SHARE >= bare})
         if not shares:
             continue
         root, count = shares.most_common(1)[0]
@@ -191,11 +197,13 @@ def _person(members: list[str], totals: Mapping[str, _Totals], tag_forms: set[st
 
 
 def _display(members: list[str], totals: Mapping[str, _Totals], tag_forms: set[str]) -> str:
-    """The tag's name if there is one, else the most used form of two or more words, else the most used."""
+    """The tag's name if there is one, else the most used full name ("Elizabeth Bennet"), else the
+    most used form ("Mr. Darcy", "Lydia")."""
     tags = [m for m in members if m in tag_forms]
     if tags:
         return max(tags, key=lambda m: (len(m.split()), m))
     counts = Counter({m: totals[m].mid + totals[m].opening for m in members})
     multi = [m for m in counts if len(m.split()) > 1]
-    best = max(multi or counts, key=lambda m: (counts[m], m))
+    full = [m for m in multi if not split_title(m)[0]]
+    best = max(full or counts, key=lambda m: (counts[m], m))
     return totals[best].display.most_common(1)[0][0]
