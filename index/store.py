@@ -226,26 +226,23 @@ class Library:
         self, story_id: str, until_chapter: int | None = None
     ) -> tuple[list[Passage], Vectors]:
         """A story's passages up to a chapter, in reading order, with their vectors."""
-        last = until_chapter if until_chapter is not None else 2**31
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {PASSAGE_COLUMNS}, {_CHAPTER_SHAPE}, vector FROM passages p "
-                "WHERE story=? AND chapter<=? ORDER BY chapter, ordinal",
-                (story_id, last),
-            ).fetchall()
-        vectors = np.frombuffer(b"".join(r[-1] for r in rows), dtype=np.float32)
+        rows = self._story_rows(story_id, until_chapter, ", vector")
+        vectors = np.frombuffer(b"".join(cast(bytes, r[-1]) for r in rows), dtype=np.float32)
         return [_passage(r[:-1]) for r in rows], vectors.reshape(len(rows), self._manifest.dimension)
 
     def passages_until(self, story_id: str, until_chapter: int | None = None) -> list[Passage]:
         """A story's passages up to a chapter, in reading order, without their vectors."""
+        return [_passage(r) for r in self._story_rows(story_id, until_chapter, "")]
+
+    def _story_rows(self, story_id: str, until_chapter: int | None, extra: str) -> list[tuple[object, ...]]:
         last = until_chapter if until_chapter is not None else 2**31
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {PASSAGE_COLUMNS}, {_CHAPTER_SHAPE} FROM passages p "
+            rows: list[tuple[object, ...]] = self._conn.execute(
+                f"SELECT {PASSAGE_COLUMNS}, {_CHAPTER_SHAPE}{extra} FROM passages p "
                 "WHERE story=? AND chapter<=? ORDER BY chapter, ordinal",
                 (story_id, last),
             ).fetchall()
-        return [_passage(r) for r in rows]
+        return rows
 
     def passage_table(self) -> tuple[npt.NDArray[np.int64], list[str], list[str], npt.NDArray[np.int32]]:
         """Row ids, texts, story ids and chapter numbers of every passage, in row-id order."""
