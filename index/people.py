@@ -150,15 +150,18 @@ def _link_titled(groups: _Groups, kept: set[str]) -> None:
 
 def _link_bare(groups: _Groups, kept: set[str], totals: Mapping[str, _Totals]) -> None:
     """A one-word form joins the person whose longer forms hold it, if it mostly means them."""
-    longer = [k for k in kept if len(k.split()) > 1]
+    holding: dict[str, set[str]] = defaultdict(set)  # word → the longer forms naming it
+    for other in kept:
+        if len(other.split()) > 1:
+            for word in split_title(other)[1].split():
+                holding[word].add(other)
     for key in [k for k in kept if len(k.split()) == 1]:
         if key.casefold() in TITLES:
             continue
         shares: Counter[str] = Counter()
-        for other in longer:
-            if key in split_title(other)[1].split():
-                t = totals[other]
-                shares[groups.find(other)] += t.mid + t.opening
+        for other in holding.get(key, ()):
+            t = totals[other]
+            shares[groups.find(other)] += t.mid + t.opening
         # A full name seen once or twice beside a word used dozens of times ("Mary King", "Mary")
         # is too little to say whom the word means: only longer forms that recur, or are not rare
         # next to the word, count.

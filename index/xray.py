@@ -24,6 +24,7 @@ TITLES = frozenset({
     "general", "major", "lieutenant", "sergeant", "admiral", "commander", "prince", "princess",
     "count", "countess", "duke", "duchess", "baron", "baroness", "king", "queen", "professor", "prof",
     "father", "brother", "sister", "uncle", "aunt", "saint", "st", "inspector", "rev", "reverend",
+    "emperor", "empress", "tsar", "czar", "sultan", "pope", "chief",
 })
 # fmt: on
 # English words that are capitalised only because they open a sentence, a quote or a title.
