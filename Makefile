@@ -11,14 +11,8 @@ DEMO_DATA := data/demo
 # there). The venv's first pip may be older than that option: it only installs the locked pip.
 LOCK := constraints.txt
 PIP := $(BIN)/python -m pip install --quiet --constraint $(LOCK) --build-constraint $(LOCK)
-# The container engine: Docker when a daemon answers, else Podman (the only one on the test machines).
-ENGINE ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo podman)
-IMAGE ?= storybot:latest
-# Where the image's torch comes from: the PyTorch CPU index; empty means PyPI (see the Dockerfile).
-TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
-IMAGE_BUILD_ARGS ?=
 
-.PHONY: demo test lock image container-test train-reader compose-checker lint typecheck bench-quality bench-answers bench-speed bench-discord bench-refusal bench-incremental bench-llm bench-startup bench-who clean
+.PHONY: demo test lock train-reader compose-checker lint typecheck bench-quality bench-answers bench-speed bench-discord bench-refusal bench-incremental bench-llm bench-startup bench-who clean
 
 demo: $(STAMP)
 	$(BIN)/storybot --data-dir $(DEMO_DATA) ingest stories/demo.txt --story-id demo \
@@ -33,18 +27,6 @@ test: $(STAMP) $(LLM_STAMP) compose-checker lint typecheck
 # Re-resolves every dependency afresh into constraints.txt; then run `make test` (and commit both).
 lock:
 	$(PYTHON) scripts/lock.py --output $(LOCK)
-
-# The image, built by Docker or Podman (ENGINE=…). Without Docker Hub, scripts/base-image.sh makes a
-# stand-in for its base image first; CI builds with TORCH_INDEX_URL set to a local copy of the CPU
-# wheel (.ci/run).
-image:
-	$(ENGINE) build --build-arg TORCH_INDEX_URL=$(TORCH_INDEX_URL) $(IMAGE_BUILD_ARGS) -t $(IMAGE) .
-
-# The image `make image` built, for real (tests/test_image.py): ingest and ask offline, the bot
-# against the fake Discord, health, stop, uid, compose through Podman's Docker-compatible socket.
-# Podman only. It does not build: run `make image` first (.ci/run does both).
-container-test: $(STAMP) compose-checker
-	STORYBOT_TEST_IMAGE=$(IMAGE) $(BIN)/python -m pytest -q -m container tests/test_image.py
 
 # No Docker engine on the test machines: Debian's docker-compose validates docker-compose.yml without
 # one (tests/test_container.py). Installed here so that `make test` alone works on a fresh machine.
