@@ -96,9 +96,7 @@ def main() -> None:
         venv.create(tmp, with_pip=True)
         pip = Path(tmp) / "bin" / "pip"
         subprocess.run([str(pip), "install", "--quiet", "--upgrade", "pip"], check=True)
-        runtime = resolve(
-            pip, [f"{REPO}[{','.join(EXTRAS)}]", *EXTRA_REQUIREMENTS], Path(tmp) / "run.json"
-        )
+        runtime = resolve(pip, [f"{REPO}[{','.join(EXTRAS)}]", *EXTRA_REQUIREMENTS], Path(tmp) / "run.json")
         locked = pins(runtime)
         build = [*pyproject["build-system"]["requires"], *sdist_build_requires(runtime), *BUILD_HELPERS]
         build_locked = pins(resolve(pip, build, Path(tmp) / "build.json"))
