@@ -75,19 +75,19 @@ def main() -> None:
     cosines = np.arange(0.25, 0.61, 0.0125)
     if args.no_rerank:
         print("cosine  answered(own)  refused(other story)")
-        for t in [*cosines, MIN_SIMILARITY]:
+        for t in sorted({*np.round(cosines, 4), MIN_SIMILARITY}):
             mark = "  <- default" if abs(t - MIN_SIMILARITY) < 1e-9 else ""
             print(
                 f"  {t:5.3f}   {np.mean(own[:, 1] >= t):6.3f}         {np.mean(foreign[:, 1] < t):6.3f}{mark}"
             )
         return
     print("reader score, cosine: answered(own) refused(other story)")
-    for s in [*np.arange(-2.0, 0.01, 0.5), MIN_SCORE]:
-        for t in [*cosines, MIN_READ_SIMILARITY]:
+    for s in sorted({*np.arange(-2.0, 0.01, 0.5), MIN_SCORE}):
+        for t in sorted({*np.round(cosines, 4), MIN_READ_SIMILARITY}):
             answered = np.mean((own[:, 0] >= s) & (own[:, 1] >= t))
             refused = np.mean((foreign[:, 0] < s) | (foreign[:, 1] < t))
             mark = "  <- default" if (s, t) == (MIN_SCORE, MIN_READ_SIMILARITY) else ""
-            print(f"  {s:5.2f}, {t:5.3f}: {answered:6.3f} {refused:6.3f}{mark}")
+            print(f"  {s:5.2f}, {t:6.4f}: {answered:6.3f} {refused:6.3f}{mark}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ DOCKERFILE = REPO / "Dockerfile"
 COMPOSE_FILE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
 DOCKERIGNORE = REPO / ".dockerignore"
+LOCK = REPO / "constraints.txt"
 
 # `STORYBOT_X=value`, or `# STORYBOT_X=value` for a setting left at its default.
 _SETTING_LINE = re.compile(r"^(?P<off>#\s*)?(?P<name>STORYBOT_[A-Z0-9_]+)=(?P<value>.*)$")
