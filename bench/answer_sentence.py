@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.eval_devset import load_devset
-from bot.answering import MIN_SCORE, MIN_SIMILARITY, Answer, Answerer, SelectionParams
+from bot.answering import MIN_READ_SIMILARITY, MIN_SCORE, MIN_SIMILARITY, Answer, Answerer, SelectionParams
 from index.chunking import ChunkParams
 from index.embedding import SentenceTransformerEmbedder
 from index.ingest import ingest_all
@@ -90,6 +90,7 @@ def run(
             embedder,
             min_similarity=thresholds.get("min_similarity", MIN_SIMILARITY),
             min_score=thresholds.get("min_score", MIN_SCORE),
+            min_read_similarity=thresholds.get("min_read_similarity", MIN_READ_SIMILARITY),
             params=SelectionParams(**params),
         )
         answerer.ask(Query(question="warm up the encoder", story=stories[0]["story_id"]), k=K)
@@ -148,6 +149,7 @@ def main() -> None:
     ap.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache/storybot", help="ONNX encoder")
     ap.add_argument("--min-similarity", type=float, default=MIN_SIMILARITY, help="without the reranker")
     ap.add_argument("--min-score", type=float, default=MIN_SCORE, help="with the reranker")
+    ap.add_argument("--min-read-similarity", type=float, default=MIN_READ_SIMILARITY, help="with it")
     ap.add_argument("--no-rerank", action="store_true", help="first-stage order and embedded sentences")
     ap.add_argument("--weights", type=Path, default=WEIGHTS, help="the reranker's folder")
     defaults = SelectionParams()
@@ -156,7 +158,11 @@ def main() -> None:
         ap.add_argument(flag, type=type(getattr(defaults, name)), help=f"default {getattr(defaults, name)}")
     args = ap.parse_args()
     params = {n: getattr(args, n) for n in SelectionParams.model_fields if getattr(args, n) is not None}
-    thresholds = {"min_similarity": args.min_similarity, "min_score": args.min_score}
+    thresholds = {
+        "min_similarity": args.min_similarity,
+        "min_score": args.min_score,
+        "min_read_similarity": args.min_read_similarity,
+    }
     rerank = "off" if args.no_rerank else "on"
     print(f"selection: {params or 'shipped defaults'}; {thresholds}; reranker {rerank}")
     questions, answers, times = run(

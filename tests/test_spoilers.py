@@ -115,7 +115,8 @@ def test_with_the_reranker_and_positional_questions_nothing_past_the_readers_cha
         reading = ReadingProgress(root / "data" / DB_NAME)
         reading.set(GUILD, READER, story.id, progress)
         searcher = Searcher(library, embedder, reader=load_reader())
-        catalog = Catalog(library, Answerer(searcher, embedder, min_score=-1e9), reading)
+        never_refuses = Answerer(searcher, embedder, min_score=-1e9, min_read_similarity=-2.0)
+        catalog = Catalog(library, never_refuses, reading)
         asked = catalog.ask(question, guild=GUILD, user=READER, k=k)
         assert all(h.passage.chapter <= progress for h in asked.answer.hits)
         assert len(asked.answer.hits) <= k
