@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         default=True,
         description="re-order passages and pick the answer with the trained reader (false: first-stage)",
     )
+    reader_threads: int = Field(
+        default=2, ge=1, description="ONNX Runtime threads of the trained reader, per question"
+    )
     ingest_threads: int = Field(default=0, ge=0, description="torch threads while ingesting; 0 = all cores")
 
     # -- Discord ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def embedder(settings: Settings, *, threads: int, fast: bool = False) -> Sentenc
 
 def passage_reader(settings: Settings) -> Reader | None:
     """The trained reranker, unless STORYBOT_RERANK=false."""
-    return load_reader(threads=settings.query_threads) if settings.rerank else None
+    return load_reader(threads=settings.reader_threads) if settings.rerank else None
 
 
 def reader(settings: Settings) -> tuple[SentenceTransformerEmbedder, Searcher]:
