@@ -35,6 +35,12 @@ def chart_png(series: Series, title: str) -> bytes | None:
         return None
 
 
+def warm() -> None:
+    """Draw one throw-away chart: matplotlib's import (and, on a new machine, its font cache) costs
+    seconds, which the first /who with a picture should not pay."""
+    chart_png([("", (1,))], "")
+
+
 def _draw(series: Series, title: str) -> bytes:
     import matplotlib
 

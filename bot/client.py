@@ -14,6 +14,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot import chart
 from bot.catalog import Catalog
 from bot.composers import LLMComposer
 from bot.cooldown import QuestionCooldown
@@ -164,6 +165,8 @@ class StoryBot(commands.Bot):
             synced = await self.tree.sync()
             log.info("registered %d slash commands", len(synced))
         self.loop.create_task(self._heartbeats(), name="storybot-heartbeat")
+        # Kept: the loop holds tasks weakly.
+        self._warm_up = self.loop.create_task(asyncio.to_thread(chart.warm), name="storybot-chart-warm-up")
 
     async def on_ready(self) -> None:
         """Log the connection and tell the healthcheck at once."""

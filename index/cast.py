@@ -204,14 +204,21 @@ def _match(people: list[Person], name: str, last: int) -> Person:
 
 def _near(person: Person, people: list[Person], offsets: list[int]) -> tuple[tuple[str, int], ...]:
     """The people mentioned most often within NEAR_CHARS of this person's mentions."""
+    # Every other person's mentions in one sorted list: each of this person's mentions then looks
+    # at its own window once, rather than every person being searched for every mention.
+    others = sorted(
+        (o, i)
+        for i, other in enumerate(people)
+        if other is not person
+        for v in other.mentions.values()
+        for o in v
+    )
+    where = [o for o, _ in others]
+    close: Counter[int] = Counter()
+    for o in offsets:
+        window = others[bisect_left(where, o - NEAR_CHARS) : bisect_right(where, o + NEAR_CHARS)]
+        close.update({i for _, i in window})
     counts: Counter[str] = Counter()
-    for other in people:
-        if other is person:
-            continue
-        theirs = sorted(o for v in other.mentions.values() for o in v)
-        close = sum(
-            bisect_right(theirs, o + NEAR_CHARS) > bisect_left(theirs, o - NEAR_CHARS) for o in offsets
-        )
-        if close:
-            counts[other.name] = close
+    for i in sorted(close):
+        counts[people[i].name] = close[i]
     return tuple(counts.most_common(TOP_NEAR))

@@ -5,6 +5,7 @@ guarantee as a property: /who up to chapter N is exactly /who of the story cut a
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,11 @@ from hypothesis import strategies as st
 from bot.answering import Answerer
 from bot.catalog import Catalog
 from bot.progress import ReadingProgress
-from index.cast import UnknownPersonError, XRay
+from index.cast import NEAR_CHARS, TOP_NEAR, UnknownPersonError, XRay, _near
 from index.chunking import ChunkParams
 from index.ingest import ingest_story
 from index.models import Story
-from index.people import find_people, tag_names
+from index.people import Person, find_people, tag_names
 from index.readers import read_story
 from index.search import Searcher
 from index.store import DB_NAME, Library
@@ -180,3 +181,22 @@ def test_who_up_to_a_chapter_is_who_of_the_story_cut_there(chapters: list[str], 
             assert profile.first_sentence in cut
         reading.close()
         library.close()
+
+
+@given(
+    st.lists(
+        st.lists(st.integers(min_value=0, max_value=3000), min_size=1, max_size=12), min_size=2, max_size=6
+    )
+)
+def test_near_counts_each_mention_with_someone_else_within_reach(mentions: list[list[int]]) -> None:
+    # The definition, spelled out: for every other person, how many of this person's mentions have
+    # one of theirs within NEAR_CHARS either side.
+    people = [Person(name=f"P{i}", forms=(f"P{i}",), mentions={1: sorted(m)}) for i, m in enumerate(mentions)]
+    me, offsets = people[0], sorted(mentions[0])
+    expected = {}
+    for other in people[1:]:
+        close = sum(any(abs(o - t) <= NEAR_CHARS for t in other.mentions[1]) for o in offsets)
+        if close:
+            expected[other.name] = close
+    got = dict(_near(me, people, offsets))
+    assert got == dict(Counter(expected).most_common(TOP_NEAR))
