@@ -60,7 +60,7 @@ WORKDIR /home/storybot
 # The ONNX Runtime export of the model that questions go through (~90 MB), made by the user that runs
 # the bot, with the model the image ships: a fresh container only reads it, so it starts fast, offline
 # and with no writable cache. Failing here fails the build rather than shipping a slower image.
-RUN python -c "from bot.cli.wiring import embedder; from bot.settings import Settings; raise SystemExit(0 if embedder(Settings(), threads=1, fast=True).fast_queries else 'the ONNX query encoder could not be built')"
+RUN python -c "from bot.cli.wiring import embedder; from bot.settings import Settings; from index.onnx_encoder import MANIFEST_NAME; s = Settings(); e = embedder(s, threads=1, fast=True); raise SystemExit(0 if e.fast_queries and e.encoder == MANIFEST_NAME[s.encoder] else 'the ONNX encoders could not be built')"
 
 VOLUME ["/data"]
 # The bot drains the questions in flight on SIGTERM (STORYBOT_SHUTDOWN_GRACE), then closes the library.
