@@ -116,13 +116,14 @@ def onnx_export(model: SentenceTransformer, model_id: str, location: str, cache_
     return path
 
 
-def onnx_session(path: Path, threads: int) -> Any:
-    """An ONNX Runtime CPU session on ``threads`` intra-op threads."""
+def onnx_session(path: Path, threads: int, *, arena: bool = True) -> Any:
+    """An ONNX Runtime CPU session on ``threads`` intra-op threads (``arena``: ONNX Runtime's allocator)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    options.enable_cpu_mem_arena = arena
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

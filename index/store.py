@@ -121,6 +121,17 @@ class Library:
         library._export_manifest()
         return library
 
+    @classmethod
+    def peek_manifest(cls, root: Path) -> Manifest | None:
+        """The committed manifest of the library in ``root`` without loading it; None if there is none."""
+        if not (root / DB_NAME).is_file():
+            return None
+        conn = connect(root / DB_NAME)
+        try:
+            return cls._read_manifest(conn, root) if has_manifest(conn) else None
+        finally:
+            conn.close()
+
     @staticmethod
     def _read_manifest(conn: sqlite3.Connection, root: Path) -> Manifest:
         try:

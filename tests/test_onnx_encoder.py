@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import index.onnx_encoder
 from bot.cli import run
 from bot.cli.wiring import embedder, encoder_setting
 from bot.doctor import check_encoder, check_library
@@ -61,16 +62,20 @@ def test_int8_passage_vectors_stay_close_to_torchs(torch_vectors: np.ndarray) ->
     assert agreement.min() < 0.9999  # int8 really is another encoder: why it gets its own libraries
 
 
-def test_length_batches_come_back_in_input_order(torch_vectors: np.ndarray) -> None:
+def test_length_batches_come_back_in_input_order(
+    torch_vectors: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index.onnx_encoder, "_WINDOW", 10)  # several windows, each sorted on its own
     fp32 = SentenceTransformerEmbedder(query_cache_dir=cache(), encoder="fp32")
     bulk = fp32._bulk
     assert isinstance(bulk, BulkEncoder)
+    default = bulk.batch_size
     bulk.batch_size = 2
     reported: list[tuple[int, int]] = []
     try:
         vectors = bulk(TEXTS, lambda done, total: reported.append((done, total)))
     finally:
-        bulk.batch_size = 32
+        bulk.batch_size = default
     np.testing.assert_allclose(vectors, torch_vectors, atol=2e-4)
     assert reported == [(min(n, len(TEXTS)), len(TEXTS)) for n in range(2, len(TEXTS) + 2, 2)]
 

@@ -49,16 +49,11 @@ def encoder_setting(settings: Settings) -> Encoder:
 
 def stored_encoder(settings: Settings) -> str | None:
     """What made an existing library's vectors, or None when there is no readable library."""
-    if not (settings.data_dir / DB_NAME).is_file():
-        return None
     try:
-        library = Library.open(settings.data_dir)
-    except LibraryError:  # opening it again later says what is wrong
+        manifest = Library.peek_manifest(settings.data_dir)
+    except LibraryError:  # opening it later says what is wrong
         return None
-    try:
-        return library.manifest.encoder
-    finally:
-        library.close()
+    return manifest.encoder if manifest is not None else None
 
 
 def passage_reader(settings: Settings) -> Reader | None:
