@@ -138,7 +138,10 @@ def report(questions: list[dict[str, Any]], answers: list[Answer], times: list[t
         f"{statistics.median(spans):.0f}; passage strict = the whole first passage instead of the span"
     )
     ask, search = (np.array(t) * 1000 for t in zip(*times, strict=True))
-    print(f"ask latency (k={K}, query encoder 1 thread): p50 {np.median(ask):.1f} ms, p95 {np.percentile(ask, 95):.1f} ms;")
+    print(
+        f"ask latency (k={K}, query encoder 1 thread): p50 {np.median(ask):.1f} ms, "
+        f"p95 {np.percentile(ask, 95):.1f} ms;"
+    )
     print(
         f"  of which retrieval alone: p50 {np.median(search):.1f} ms, p95 {np.percentile(search, 95):.1f} ms"
     )
@@ -168,7 +171,11 @@ def main() -> None:
     rerank = "off" if args.no_rerank else f"on ({args.reader_threads} thread(s))"
     print(f"selection: {params or 'shipped defaults'}; {thresholds}; reranker {rerank}")
     questions, answers, times = run(
-        args.devset, params, thresholds, args.cache_dir, weights=None if args.no_rerank else args.weights,
+        args.devset,
+        params,
+        thresholds,
+        args.cache_dir,
+        weights=None if args.no_rerank else args.weights,
         reader_threads=args.reader_threads,
     )
     report(questions, answers, times)
