@@ -175,9 +175,7 @@ def main() -> None:
         "# Exact versions of everything storybot installs: runtime, extras (dev, llm-test, train), the\n"
         "# image, and pip's build environments. For CPython 3.11 (3.11.2 and newer) on Linux x86_64.\n"
         "# Made by `make lock` (scripts/lock.py); do not edit by hand. Used as --constraint and\n"
-        "# --build-constraint.\n"
-        + "\n".join(lines)
-        + "\n",
+        "# --build-constraint.\n" + "\n".join(lines) + "\n",
         encoding="utf-8",
     )
     print(f"{args.output}: {len(lines)} packages")
