@@ -314,7 +314,8 @@ def test_compose_up_ps_run_and_down_through_podmans_docker_api(
     shutil.copy(COMPOSE_FILE, project / "docker-compose.yml")
     shutil.copy(DEMO, project / "stories" / "demo.txt")
     name = pods.prefix
-    pods.volumes.append(f"{name}_storybot-data")
+    # compose makes every volume the file names, the llm profile's included.
+    pods.volumes += [f"{name}_storybot-data", f"{name}_ollama-models"]
     # docker-compose.yml's image is storybot:latest, as `docker compose build` names it.
     podman("tag", image, "docker.io/library/storybot:latest")
     host = _host_address()
