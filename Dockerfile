@@ -109,7 +109,8 @@ RUN mkdir -p /tmp/warm \
     && env -u PYTHONDONTWRITEBYTECODE STORYBOT_DATA_DIR=/tmp/warm/data STORYBOT_CACHE_DIR=/tmp/warm/cache \
         sh -c 'python -c "import importlib, pkgutil, bot, index; [importlib.import_module(m.name) for p in (bot, index) for m in pkgutil.walk_packages(p.__path__, p.__name__ + \".\")]" \
             && storybot ingest /tmp/warm/story.txt --story-id warm > /dev/null \
-            && storybot ask "Who told Hux to go to bed?" --story warm > /dev/null' \
+            && storybot ask "Who told Hux to go to bed?" --story warm > /dev/null \
+            && python -c "from bot.chart import warm; warm()"' \
     && rm -rf /tmp/warm
 
 USER 10001:10001
@@ -118,7 +119,10 @@ WORKDIR /home/storybot
 # The ONNX Runtime export of the model that questions go through (~90 MB), made by the user that runs
 # the bot, with the model the image ships: a fresh container only reads it, so it starts fast, offline
 # and with no writable cache. Failing here fails the build rather than shipping a slower image.
-RUN python -c "from bot.cli.wiring import embedder; from bot.settings import Settings; raise SystemExit(0 if embedder(Settings(), threads=1, fast=True).fast_queries else 'the ONNX query encoder could not be built')"
+# matplotlib's font cache too (~/.cache/matplotlib), or the first /who picture of every new
+# container would build it.
+RUN python -c "from bot.chart import warm; warm()" && test -d "$HOME/.cache/matplotlib" \
+    && python -c "from bot.cli.wiring import embedder; from bot.settings import Settings; raise SystemExit(0 if embedder(Settings(), threads=1, fast=True).fast_queries else 'the ONNX query encoder could not be built')"
 
 VOLUME ["/data"]
 # The bot drains the questions in flight on SIGTERM (STORYBOT_SHUTDOWN_GRACE), then closes the library.
