@@ -12,7 +12,7 @@ DEMO_DATA := data/demo
 LOCK := constraints.txt
 PIP := $(BIN)/python -m pip install --quiet --constraint $(LOCK) --build-constraint $(LOCK)
 
-.PHONY: demo test lock train-reader compose-checker lint typecheck bench-quality bench-answers bench-speed bench-discord bench-refusal bench-incremental bench-llm bench-startup bench-who clean
+.PHONY: demo test lock image container-test train-reader compose-checker lint typecheck bench-quality bench-answers bench-speed bench-discord bench-refusal bench-incremental bench-llm bench-startup bench-who clean
 
 demo: $(STAMP)
 	$(BIN)/storybot --data-dir $(DEMO_DATA) ingest stories/demo.txt --story-id demo \
@@ -25,13 +25,36 @@ test: $(STAMP) $(LLM_STAMP) compose-checker lint typecheck
 	$(BIN)/python -m pytest -q
 
 # Re-resolves every dependency afresh into constraints.txt; then run `make test` (and commit both).
-lock:
-	$(PYTHON) scripts/lock.py --output $(LOCK)
+# In the venv: lock.py reads Requires-Python with `packaging`, which a bare python3 may lack.
+lock: $(STAMP)
+	$(BIN)/python scripts/lock.py --output $(LOCK)
 
 # No Docker engine on the test machines: Debian's docker-compose validates docker-compose.yml without
 # one (tests/test_container.py). Installed here so that `make test` alone works on a fresh machine.
 compose-checker:
 	@command -v docker-compose >/dev/null || { apt-get update -qq && apt-get install -y -qq docker-compose; }
+
+# The image, with docker if an engine answers, else podman. TORCH_INDEX_URL left unset keeps the
+# Dockerfile's default (the PyTorch CPU index); `make image TORCH_INDEX_URL=` takes torch from PyPI.
+# podman's RUN steps get the host's CA bundle, read-only and not kept in the image: pip then trusts
+# what the host trusts (a TLS-inspecting proxy's CA included). docker build has no such option.
+ENGINE ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo podman)
+IMAGE ?= storybot:latest
+HOST_CA := $(wildcard /etc/ssl/certs/ca-certificates.crt)
+# --format docker: podman's default (OCI) image format has no HEALTHCHECK, and drops it with a warning.
+IMAGE_BUILD_ARGS = $(if $(filter-out undefined,$(origin TORCH_INDEX_URL)),--build-arg TORCH_INDEX_URL=$(TORCH_INDEX_URL)) \
+	$(if $(filter podman,$(ENGINE)),--format docker $(if $(HOST_CA),-v $(HOST_CA):/etc/ssl/certs/ca-certificates.crt:ro))
+
+# TORCH_WHEELS=DIR: torch from a directory holding its CPU wheel, served to the build as an index
+# (scripts/wheel_index.py), for machines that reach PyPI but not the PyTorch index.
+image:
+	$(if $(TORCH_WHEELS),$(PYTHON) scripts/wheel_index.py $(TORCH_WHEELS) --) \
+		$(ENGINE) build $(IMAGE_BUILD_ARGS) -t $(IMAGE) .
+
+# The built image under podman (tests/test_image.py, marked `container`): CLI, bot, healthcheck, stop,
+# compose. Needs podman and `make image` first; -s shows the figures they print.
+container-test: $(STAMP)
+	STORYBOT_TEST_IMAGE=localhost/$(IMAGE) $(BIN)/python -m pytest -q -s -m container tests/test_image.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -63,10 +63,10 @@ def _draw(series: Series, title: str) -> bytes:
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     for spine in axes.spines.values():
         spine.set_color(INK)
-    if len(series) > 1:
-        legend = axes.legend(frameon=False, fontsize=8)
-        for text in legend.get_texts():
-            text.set_color(INK)
+    # A legend even for one person: the picture is shared on its own, without the reply's text.
+    legend = axes.legend(frameon=False, fontsize=8)
+    for text in legend.get_texts():
+        text.set_color(INK)
     figure.tight_layout()
     out = io.BytesIO()
     figure.savefig(out, format="png", transparent=True)

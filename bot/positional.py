@@ -17,33 +17,12 @@ import numpy as np
 from index.chunking import text_sentences
 from index.embedding import Vectors
 from index.models import Frozen, Hit, Passage
+from index.readers.headings import NUMBER_WORDS, parse_number
 from index.store import Library
 
 Kind = Literal["end", "beginning", "chapter", "so_far"]
 
-_NUMBER_WORDS = (
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-)
-_NUMBER = rf"(\d{{1,4}}|{'|'.join(_NUMBER_WORDS)})"
+_NUMBER = rf"(\d{{1,4}}|{NUMBER_WORDS})"
 _IT = r"(?:it|this|it all|things|the (?:story|book|tale|fic|fanfic|novel|work|plot))"
 _SOURCES: tuple[tuple[Kind, str], ...] = (
     ("end", rf"^(?:so )?how (?:does|did|will) {_IT} (?:end|finish|conclude|wrap up|turn out)\b(?! up)"),
@@ -89,8 +68,8 @@ def recognise(question: str) -> Position | None:
             number = match.group(1) if kind == "chapter" else None
             if number is None:
                 return Position(kind=kind)
-            value = int(number) if number.isdigit() else _NUMBER_WORDS.index(number) + 1
-            return Position(kind=kind, chapter=value) if value >= 1 else None
+            value = parse_number(number)
+            return Position(kind=kind, chapter=value) if value else None
     return None
 
 

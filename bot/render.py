@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.answering import Answer
-from bot.composers import Composed
+from bot.composers import Composed, chapter_label
 from bot.recap import ChapterRecap
 from index.cast import CastList, Profile
 from index.models import Hit, StoryMeta
@@ -13,8 +13,7 @@ from index.store import ChapterInfo, StoryInfo
 # -- text rendering --------------------------------------------------------------------------
 def cite(hit: Hit) -> str:
     p = hit.passage
-    title = f": {p.chapter_title}" if p.chapter_title else ""
-    return f"[{p.story}] Chapter {p.chapter}{title}, {p.place}"
+    return f"[{p.story}] {chapter_label(p.chapter, p.chapter_title)}, {p.place}"
 
 
 def oneline(text: str, limit: int = 600) -> str:
@@ -120,7 +119,7 @@ def render_profile(profile: Profile) -> str:
     if also:
         lines.append(f"  also called: {', '.join(also)}")
     lines.append(
-        f"  first appears in chapter {profile.first_chapter} ({profile.first_chapter_title}): "
+        f"  first appears in {chapter_label(profile.first_chapter, profile.first_chapter_title)} — "
         f"{oneline(profile.first_sentence)}"
     )
     counts = ", ".join(f"{n}: {c}" for n, c in enumerate(profile.per_chapter, 1) if c)

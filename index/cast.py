@@ -7,12 +7,12 @@ their passages), so no answer can reveal a later chapter. Name records come from
 
 from __future__ import annotations
 
-import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 
+from index.chunking import paragraphs, sentences
 from index.errors import InputError
 from index.models import Chapter, Frozen, Passage
 from index.people import Person, find_people
@@ -23,7 +23,6 @@ NEAR_CHARS = 250  # "near": within about two sentences either side of a mention
 TOP_PASSAGES = 3
 TOP_NEAR = 5
 MAX_SENTENCE_CHARS = 300
-_SENTENCE_END = re.compile(r"[.!?…][”’\"')\]]*\s|\n\s*\n")
 
 
 class UnknownPersonError(InputError):
@@ -174,16 +173,27 @@ def per_chapter(person: Person, last: int) -> tuple[int, ...]:
 
 
 def sentence_at(text: str, offset: int) -> str:
-    """The sentence holding ``offset``, on one line, cut to a quotable length around it."""
-    lo = max(0, offset - MAX_SENTENCE_CHARS)
-    starts = [m.end() for m in _SENTENCE_END.finditer(text, lo, offset)]
-    start = starts[-1] if starts else lo
-    end_match = _SENTENCE_END.search(text, offset, offset + MAX_SENTENCE_CHARS)
-    end = end_match.start() + 1 if end_match else min(len(text), offset + MAX_SENTENCE_CHARS)
-    sentence = " ".join(text[start:end].split())
-    if len(sentence) > MAX_SENTENCE_CHARS:
-        sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " …"
-    return sentence
+    """The sentence holding ``offset``, on one line; a long one cut to a quotable stretch around it.
+
+    Split as passages are (index.chunking), so "Mr. Darcy" or a short quotation is not cut in two.
+    """
+    lo, hi = max(0, offset - 2 * MAX_SENTENCE_CHARS), min(len(text), offset + 2 * MAX_SENTENCE_CHARS)
+    start, end = lo, hi
+    for p_start, p_end in paragraphs(text, lo, hi):
+        if p_start <= offset < p_end:
+            found = [(a, b) for a, b in sentences(text, p_start, p_end) if a <= offset < b]
+            start, end = found[0] if found else (p_start, p_end)
+    cut_front = cut_back = False
+    if end - start > MAX_SENTENCE_CHARS:  # keep the mention, a third of the way in
+        new_start = max(start, min(offset - MAX_SENTENCE_CHARS // 3, end - MAX_SENTENCE_CHARS))
+        cut_front, start = new_start > start, new_start
+        cut_back, end = start + MAX_SENTENCE_CHARS < end, min(end, start + MAX_SENTENCE_CHARS)
+    words = text[start:end].split()
+    if cut_front and len(words) > 1:
+        words[0] = "…"
+    if cut_back and len(words) > 1:
+        words[-1] = "…"
+    return " ".join(words)
 
 
 def _match(people: list[Person], name: str, last: int) -> Person:

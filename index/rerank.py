@@ -31,6 +31,9 @@ SPEC_FILE = "reader.json"
 SCORE_TOLERANCE = 1.5
 # A fixed cost per ONNX run, in padded tokens: below it, one run beats splitting by length.
 _RUN_OVERHEAD_TOKENS = 256
+# At most this many padded tokens per run: ONNX Runtime's arena keeps the largest run's activations
+# for the life of the process, and four full-length pairs keep it ~60 MiB smaller than sixteen.
+MAX_RUN_TOKENS = 1024
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
@@ -84,8 +87,9 @@ def sentence_scores(
     return out
 
 
-def _runs(lengths: Sequence[int]) -> list[list[int]]:
-    """Indices grouped into ONNX runs by length, so short pairs don't pad to long ones."""
+def _runs(lengths: Sequence[int], max_tokens: int = MAX_RUN_TOKENS) -> list[list[int]]:
+    """Indices grouped into ONNX runs by length, so short pairs don't pad to long ones, each run at
+    most ``max_tokens`` padded tokens (or one pair)."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     size = [lengths[i] for i in order]
     n = len(size)
@@ -93,6 +97,8 @@ def _runs(lengths: Sequence[int]) -> list[list[int]]:
     best, cut = [0.0] + [float("inf")] * n, [0] * (n + 1)
     for j in range(1, n + 1):
         for i in range(j):
+            if size[j - 1] * (j - i) > max_tokens and j - i > 1:
+                continue
             cost = best[i] + size[j - 1] * (j - i) + _RUN_OVERHEAD_TOKENS
             if cost < best[j]:
                 best[j], cut[j] = cost, i

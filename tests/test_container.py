@@ -257,10 +257,45 @@ def test_the_image_is_slim_python_311_with_cpu_torch_pinned_like_pyproject() -> 
     stage = final_stage()
     torch = [rest for keyword, rest in stage if keyword == "RUN" and "torch==" in rest]
     assert len(torch) == 1
-    assert "--index-url https://download.pytorch.org/whl/cpu" in torch[0]
+    # The CPU index by default; `--build-arg TORCH_INDEX_URL=` (empty) leaves pip on PyPI.
+    assert _build_args()["TORCH_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
+    assert ("ARG", "TORCH_INDEX_URL") in stage  # the final stage takes the global default in
+    assert '${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"' in torch[0]
     pin = next(word for word in torch[0].split() if word.startswith("torch=="))
     # Otherwise the dependency step would replace the CPU build with PyPI's CUDA one.
     assert f'"{pin}"' in pyproject
+
+
+def _build_args() -> dict[str, str]:
+    """The ARGs declared before the first FROM, with their defaults."""
+    args: dict[str, str] = {}
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "FROM":
+            break
+        if keyword == "ARG":
+            name, _, default = rest.partition("=")
+            args[name] = default
+    return args
+
+
+def test_every_install_in_the_image_takes_the_lock_inside_a_venv() -> None:
+    stage = final_stage()
+    env = image_env()
+    copies = [rest.split() for keyword, rest in stage if keyword == "COPY" and "constraints.txt" in rest]
+    assert copies == [["constraints.txt", env["PIP_CONSTRAINT"]]]
+    assert env["PIP_BUILD_CONSTRAINT"] == env["PIP_CONSTRAINT"]
+    first_pip = next(i for i, (keyword, rest) in enumerate(stage) if keyword == "RUN" and "pip " in rest)
+    assert stage.index(("COPY", " ".join(copies[0]))) < first_pip
+    # Debian's python3 (the stand-in base) refuses pip installs (PEP 668) and has no `python`: the
+    # image makes its own venv with python3 and puts it first on PATH.
+    assert env["PATH"].startswith(f"{env['VIRTUAL_ENV']}/bin:")
+    setup = next(rest for keyword, rest in stage if keyword == "RUN" and "useradd" in rest)
+    assert f"python3 -m venv {env['VIRTUAL_ENV']}" in setup
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "RUN" and "pip" in rest:
+            assert "--constraint" not in rest  # PIP_CONSTRAINT does it; nothing overrides the lock
+    requirements = next(rest for keyword, rest in dockerfile_instructions() if keyword == "RUN")
+    assert requirements.startswith("python3 -c")
 
 
 def test_layers_go_from_torch_to_dependencies_to_source() -> None:
@@ -274,8 +309,11 @@ def test_layers_go_from_torch_to_dependencies_to_source() -> None:
     source = first(lambda k, r: k == "COPY" and r.split()[0] in ("bot", "index", "."))
     install = first(lambda k, r: k == "RUN" and "pip install --no-deps ." in r)
     assert torch < dependencies < source < install
-    # Before the source, only the dependency list comes in (from a stage that reads pyproject.toml).
-    assert all(keyword != "COPY" or rest.startswith("--from=") for keyword, rest in stage[:dependencies])
+    # Before the source, only the lock and the dependency list (from a stage that reads pyproject.toml).
+    assert all(
+        keyword != "COPY" or rest.startswith(("--from=", "constraints.txt "))
+        for keyword, rest in stage[:dependencies]
+    )
     copied = {
         source
         for keyword, rest in stage
@@ -342,7 +380,9 @@ def test_the_builds_onnx_export_step_works_and_runtime_only_reads_it(
     cache.mkdir()
     # The step's environment as the build gives it, with the image's directories moved into tmp_path.
     env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path)}
-    env |= image_env() | {"STORYBOT_CACHE_DIR": str(cache), "STORYBOT_DATA_DIR": str(tmp_path / "data")}
+    # The image's venv (PATH, VIRTUAL_ENV) is this test's own.
+    env |= {name: value for name, value in image_env().items() if name not in ("PATH", "VIRTUAL_ENV")}
+    env |= {"STORYBOT_CACHE_DIR": str(cache), "STORYBOT_DATA_DIR": str(tmp_path / "data")}
     result = subprocess.run(
         ["/bin/sh", "-c", steps[0]], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
     )
@@ -468,6 +508,7 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build(tmp_path: P
     ]
     sent = [
         "pyproject.toml",
+        "constraints.txt",
         "README.md",
         "bot/__init__.py",
         "bot/cli/__init__.py",

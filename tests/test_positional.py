@@ -39,6 +39,8 @@ TALE = "".join(
         ("What happens in chapter 3?", Position(kind="chapter", chapter=3)),
         ("what happened in chapter three", Position(kind="chapter", chapter=3)),
         ("Summarize chapter 12", Position(kind="chapter", chapter=12)),
+        ("What happens in chapter twenty-one?", Position(kind="chapter", chapter=21)),
+        ("Recap chapter forty two", Position(kind="chapter", chapter=42)),
         ("What is chapter 2 about?", Position(kind="chapter", chapter=2)),
         ("What happened so far?", Position(kind="so_far")),
         ("What has happened so far?", Position(kind="so_far")),

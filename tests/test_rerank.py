@@ -14,7 +14,16 @@ from hypothesis import strategies as st
 
 from index.chunking import ChunkParams
 from index.errors import LibraryError
-from index.rerank import MODEL_FILE, SCORE_TOLERANCE, SPEC_FILE, WEIGHTS, _load, _runs, load_reader
+from index.rerank import (
+    MAX_RUN_TOKENS,
+    MODEL_FILE,
+    SCORE_TOLERANCE,
+    SPEC_FILE,
+    WEIGHTS,
+    _load,
+    _runs,
+    load_reader,
+)
 from index.search import Query, Searcher
 from index.store import Library
 from tests.fakes import HashEmbedder, put, story_from_text
@@ -81,6 +90,8 @@ def test_runs_by_length_cover_every_pair_once(lengths: list[int]) -> None:
     # Runs hold contiguous stretches of the lengths, sorted.
     widths = [(min(lengths[i] for i in run), max(lengths[i] for i in run)) for run in runs]
     assert all(a[1] <= b[0] for a, b in pairwise(widths))
+    # No run pads past the cap unless it is one pair: the arena keeps the largest run's memory.
+    assert all(len(run) == 1 or len(run) * max(lengths[i] for i in run) <= MAX_RUN_TOKENS for run in runs)
 
 
 def test_the_reading_order_is_the_order_given_whatever_the_lengths() -> None:

@@ -8,6 +8,8 @@ SQLite file, limits from the server policy, the query's per-story limits, retrie
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +21,7 @@ from bot.positional import recognise
 from bot.progress import ReadingProgress
 from index.chunking import ChunkParams, chunk_story
 from index.ingest import ingest_story
+from index.models import Story
 from index.readers import read_story
 from index.rerank import load_reader
 from index.search import Searcher
@@ -54,16 +57,11 @@ def story_text(chapter_paragraphs: list[list[str]]) -> str:
     )
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    chapter_paragraphs=chapters,
-    progress=st.integers(min_value=1, max_value=9),
-    question=st.lists(st.sampled_from(WORDS), min_size=1, max_size=6).map(" ".join),
-    k=st.integers(min_value=1, max_value=8),
-)
-def test_no_hit_past_the_readers_chapter_and_k_hits_when_k_exist(
-    chapter_paragraphs: list[list[str]], progress: int, question: str, k: int
-) -> None:
+@contextmanager
+def read_up_to(
+    chapter_paragraphs: list[list[str]], progress: int
+) -> Iterator[tuple[Story, Library, HashEmbedder, ReadingProgress]]:
+    """The story ingested into a new library, and a reader whose progress is ``progress``."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "story.txt").write_text(story_text(chapter_paragraphs), encoding="utf-8")
@@ -75,6 +73,24 @@ def test_no_hit_past_the_readers_chapter_and_k_hits_when_k_exist(
         ingest_story(library, embedder, story, replace=False, guild=GUILD)
         reading = ReadingProgress(root / "data" / DB_NAME)
         reading.set(GUILD, READER, story.id, progress)
+        try:
+            yield story, library, embedder, reading
+        finally:
+            reading.close()
+            library.close()
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    chapter_paragraphs=chapters,
+    progress=st.integers(min_value=1, max_value=9),
+    question=st.lists(st.sampled_from(WORDS), min_size=1, max_size=6).map(" ".join),
+    k=st.integers(min_value=1, max_value=8),
+)
+def test_no_hit_past_the_readers_chapter_and_k_hits_when_k_exist(
+    chapter_paragraphs: list[list[str]], progress: int, question: str, k: int
+) -> None:
+    with read_up_to(chapter_paragraphs, progress) as (story, library, embedder, reading):
         # A threshold below any cosine: the property is about the limit, not about refusing.
         catalog = Catalog(
             library, Answerer(Searcher(library, embedder), embedder, min_similarity=-2.0), reading
@@ -83,8 +99,6 @@ def test_no_hit_past_the_readers_chapter_and_k_hits_when_k_exist(
         within = [p for p in chunk_story(story, library.manifest.chunking) if p.chapter <= progress]
         assert all(h.passage.chapter <= progress for h in asked.answer.hits)
         assert len(asked.answer.hits) == min(k, len(within))
-        reading.close()
-        library.close()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -103,17 +117,7 @@ def test_no_hit_past_the_readers_chapter_and_k_hits_when_k_exist(
 def test_with_the_reranker_and_positional_questions_nothing_past_the_readers_chapter(
     chapter_paragraphs: list[list[str]], progress: int, question: str, k: int
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        (root / "story.txt").write_text(story_text(chapter_paragraphs), encoding="utf-8")
-        story = read_story(root / "story.txt")
-        embedder = HashEmbedder()
-        library = Library.create_or_open(
-            root / "data", embedder.model_id, embedder.dimension, ChunkParams(target_chars=160)
-        )
-        ingest_story(library, embedder, story, replace=False, guild=GUILD)
-        reading = ReadingProgress(root / "data" / DB_NAME)
-        reading.set(GUILD, READER, story.id, progress)
+    with read_up_to(chapter_paragraphs, progress) as (story, library, embedder, reading):
         searcher = Searcher(library, embedder, reader=load_reader())
         never_refuses = Answerer(searcher, embedder, min_score=-1e9, min_read_similarity=-2.0)
         catalog = Catalog(library, never_refuses, reading)
@@ -123,5 +127,3 @@ def test_with_the_reranker_and_positional_questions_nothing_past_the_readers_cha
         if recognise(question) is None:
             within = [p for p in chunk_story(story, library.manifest.chunking) if p.chapter <= progress]
             assert len(asked.answer.hits) == min(k, len(within))
-        reading.close()
-        library.close()

@@ -116,7 +116,7 @@ def test_cli_who_lists_people_and_one_persons_profile_with_a_chart(
     assert capsys.readouterr().err == "storybot: no one called 'Tomas' in chapters 1 to 1\n"
     assert run([*data, "who", "Ada", "--story", "keepers"]) == 0
     text = capsys.readouterr().out
-    assert "first appears in chapter 1" in text
+    assert "first appears in Chapter 1: Arrival — Ada Marsh came" in text
     assert "often near: " in text
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from bot.answering import Answerer
 from bot.catalog import Catalog
 from bot.progress import ReadingProgress
-from index.cast import NEAR_CHARS, TOP_NEAR, UnknownPersonError, XRay, _near
+from index.cast import MAX_SENTENCE_CHARS, NEAR_CHARS, TOP_NEAR, UnknownPersonError, XRay, _near, sentence_at
 from index.chunking import ChunkParams
 from index.ingest import ingest_story
 from index.models import Story
@@ -200,3 +200,22 @@ def test_near_counts_each_mention_with_someone_else_within_reach(mentions: list[
             expected[other.name] = close
     got = dict(_near(me, people, offsets))
     assert got == dict(Counter(expected).most_common(TOP_NEAR))
+
+
+def test_the_first_sentence_is_split_as_passages_are_not_at_a_title() -> None:
+    text = (
+        "The room was full. Mr. Hurst merely looked the gentleman; but his friend Mr. Darcy soon drew "
+        "notice. Later."
+    )
+    assert sentence_at(text, text.index("Darcy")) == (
+        "Mr. Hurst merely looked the gentleman; but his friend Mr. Darcy soon drew notice."
+    )
+
+
+def test_a_long_first_sentence_is_cut_around_the_mention() -> None:
+    text = "and then " * 100 + "Ben came " + "and then " * 100 + "home."
+    quoted = sentence_at(text, text.index("Ben"))
+    assert "Ben came" in quoted
+    assert quoted.startswith("…")
+    assert quoted.endswith("…")
+    assert len(quoted) <= MAX_SENTENCE_CHARS + 2

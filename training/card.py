@@ -98,7 +98,8 @@ five reference pairs, which every load checks (largest difference at export: {di
   into a new one-logit relevance head (a `[CLS]` head stayed at chance: this MiniLM was trained for
   mean pooling), and a linear answer head over the same token states.
 - Input: `[CLS] question [SEP] passage [SEP]`, at most {max_length} tokens (the passage is cut).
-- Runtime: ONNX Runtime, one thread, dynamic int8 quantization (`onnxruntime.quantization.quantize_dynamic`,
+- Runtime: ONNX Runtime (storybot reads with two threads, `STORYBOT_READER_THREADS`), dynamic int8
+  quantization (`onnxruntime.quantization.quantize_dynamic`,
   per-channel: {per_channel}), opset 17.
 
 ## Data

@@ -67,11 +67,12 @@ def _alternation(words: list[str]) -> str:
 
 
 _SIMPLE_WORDS = _alternation(_UNITS + _UNIT_ORDINALS + _TEN_ORDINALS)
-_NUMBER_WORDS = (
+# Also what bot.positional understands in "what happens in chapter twenty-one?".
+NUMBER_WORDS = (
     rf"(?:(?:{_alternation(_TENS)})(?:[-\s](?:{_alternation(_UNITS[:9] + _UNIT_ORDINALS[:9])}))?"
     rf"|{_SIMPLE_WORDS})"
 )
-_NUMBER = rf"(?P<num>\d{{1,4}}|[ivxlcdm]+|{_NUMBER_WORDS})(?![\w'’])"
+_NUMBER = rf"(?P<num>\d{{1,4}}|[ivxlcdm]+|{NUMBER_WORDS})(?![\w'’])"
 _ORDINALS = _alternation(_UNIT_ORDINALS + _TEN_ORDINALS)
 
 _KEYWORD_RE = re.compile(

@@ -34,7 +34,14 @@ class FakeDiscord(PayloadBuilders):
         echo_bot_messages: bool = True,
         strict_message_content: bool = False,
         recommended_shards: int = 1,
+        bind: str = "127.0.0.1",
+        public_host: str = "127.0.0.1",
     ) -> None:
+        # ``bind`` / ``public_host``: where it listens and the name its URLs give. The compose test's bot
+        # runs on a container network, so the fake listens beyond loopback and is named as that
+        # network sees the host.
+        self._bind = bind
+        self.public_host = public_host
         self.world = World(guild_name=guild_name, channel_name=channel_name)
         self.gateway = Gateway(
             self.world,
@@ -74,10 +81,10 @@ class FakeDiscord(PayloadBuilders):
         app.router.add_route("*", "/{tail:.*}", self.rest.handle)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self._bind, 0)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
-        self.world.attachment_base = f"http://127.0.0.1:{self.port}/attachments"
+        self.world.attachment_base = f"http://{self.public_host}:{self.port}/attachments"
         self.gateway.url = self.gateway_url
         self.gateway.resume_url = self.resume_gateway_url
 
@@ -96,15 +103,15 @@ class FakeDiscord(PayloadBuilders):
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{API_PREFIX}"
+        return f"http://{self.public_host}:{self.port}{API_PREFIX}"
 
     @property
     def gateway_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/gateway"
+        return f"ws://{self.public_host}:{self.port}/gateway"
 
     @property
     def resume_gateway_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/gateway-resume"
+        return f"ws://{self.public_host}:{self.port}/gateway-resume"
 
     @contextlib.contextmanager
     def patched_discord(self) -> Iterator[None]:
