@@ -120,9 +120,10 @@ WORKDIR /home/storybot
 # the bot, with the model the image ships: a fresh container only reads it, so it starts fast, offline
 # and with no writable cache. Failing here fails the build rather than shipping a slower image.
 # matplotlib's font cache too (~/.cache/matplotlib), or the first /who picture of every new
-# container would build it.
+# container would build it; and the int8 passage encoder (STORYBOT_ENCODER's default), so a fresh
+# container ingests at full speed with no first-use quantization.
 RUN python -c "from bot.chart import warm; warm()" && test -d "$HOME/.cache/matplotlib" \
-    && python -c "from bot.cli.wiring import embedder; from bot.settings import Settings; raise SystemExit(0 if embedder(Settings(), threads=1, fast=True).fast_queries else 'the ONNX query encoder could not be built')"
+    && python -c "from bot.cli.wiring import embedder; from bot.settings import Settings; from index.onnx_encoder import MANIFEST_NAME; s = Settings(); e = embedder(s, threads=1, fast=True); raise SystemExit(0 if e.fast_queries and e.encoder == MANIFEST_NAME[s.encoder] else 'the ONNX encoders could not be built')"
 
 VOLUME ["/data"]
 # The bot drains the questions in flight on SIGTERM (STORYBOT_SHUTDOWN_GRACE), then closes the library.

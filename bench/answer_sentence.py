@@ -27,6 +27,7 @@ from bot.answering import MIN_READ_SIMILARITY, MIN_SCORE, MIN_SIMILARITY, Answer
 from index.chunking import ChunkParams
 from index.embedding import SentenceTransformerEmbedder
 from index.ingest import ingest_all
+from index.onnx_encoder import ENCODERS, Encoder
 from index.readers import read_story
 from index.rerank import WEIGHTS, load_reader
 from index.search import Query, Searcher, tokenize
@@ -72,17 +73,21 @@ def run(
     *,
     weights: Path | None = WEIGHTS,
     reader_threads: int = 1,
+    encoder: Encoder = "torch",
 ) -> tuple[list[dict[str, Any]], list[Answer], list[tuple[float, float]]]:
     """Ask every devset question of its own story: the questions, answers, (ask, search alone) seconds.
 
     ``weights`` is the reranker's folder; None asks without it.
     """
     stories, questions = load_devset(devset)
-    embedder = SentenceTransformerEmbedder(threads=1, query_cache_dir=cache_dir)
+    embedder = SentenceTransformerEmbedder(threads=1, query_cache_dir=cache_dir, encoder=encoder)
+    print(f"encoder: {embedder.encoder} ({embedder.path})")
     reader = load_reader(weights, threads=reader_threads) if weights is not None else None
     answers, times = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        library = Library.create_or_open(Path(tmp), embedder.model_id, embedder.dimension, ChunkParams())
+        library = Library.create_or_open(
+            Path(tmp), embedder.model_id, embedder.dimension, ChunkParams(), embedder.encoder
+        )
         read = [read_story(devset / s["path"], story_id=s["story_id"]) for s in stories]
         ingest_all(library, embedder, read, replace=False)
         searcher = Searcher(library, embedder, reader=reader)
@@ -157,6 +162,7 @@ def main() -> None:
     ap.add_argument("--no-rerank", action="store_true", help="first-stage order and embedded sentences")
     ap.add_argument("--weights", type=Path, default=WEIGHTS, help="the reranker's folder")
     ap.add_argument("--reader-threads", type=int, default=1, help="ONNX threads of the reranker")
+    ap.add_argument("--encoder", choices=ENCODERS, default="torch", help="what embeds the passages")
     defaults = SelectionParams()
     for name in SelectionParams.model_fields:
         flag = "--" + name.replace("_", "-")
@@ -177,6 +183,7 @@ def main() -> None:
         args.cache_dir,
         weights=None if args.no_rerank else args.weights,
         reader_threads=args.reader_threads,
+        encoder=args.encoder,
     )
     report(questions, answers, times)
 

@@ -3,6 +3,7 @@
     python bench/eval_devset.py [--devset ../shared/devset] [--target 450] [--overlap 0]
     python bench/eval_devset.py --sweep      # grid over chunking and fusion settings (first stage)
     python bench/eval_devset.py --no-rerank  # the first stage alone
+    python bench/eval_devset.py --encoder int8  # passages and questions through that ONNX encoder
 
 A hit is a passage that lies mostly inside an evidence section or holds half of one. Answer
 containment: a passage contains a whole located answer (``answer_spans``), in the top 5 and within
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from index.chunking import ChunkParams, chunk_story
 from index.embedding import SentenceTransformerEmbedder, Vectors
 from index.models import Hit
+from index.onnx_encoder import ENCODERS
 from index.readers import read_story
 from index.rerank import load_reader
 from index.search import Query, Searcher, SearchParams
@@ -54,6 +56,10 @@ class CachingEmbedder:
     def dimension(self) -> int:
         return self.inner.dimension
 
+    @property
+    def encoder(self) -> str:
+        return self.inner.encoder
+
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
         missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
         if missing:
@@ -74,7 +80,7 @@ def load_devset(root: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
 def build(
     root: Path, stories: list[dict[str, Any]], chunk: ChunkParams, embedder: CachingEmbedder, data_dir: Path
 ) -> tuple[Library, list[int]]:
-    lib = Library.create_or_open(data_dir, embedder.model_id, embedder.dimension, chunk)
+    lib = Library.create_or_open(data_dir, embedder.model_id, embedder.dimension, chunk, embedder.encoder)
     lengths = []
     for meta in stories:
         story = read_story(root / meta["path"], story_id=meta["story_id"])
@@ -172,10 +178,21 @@ def main() -> None:
     ap.add_argument("--no-rerank", action="store_true", help="first-stage order only (STORYBOT_RERANK=false)")
     ap.add_argument("--rerank-depth", type=int, default=SearchParams().rerank_depth)
     ap.add_argument("--first-stage-weight", type=float, default=SearchParams().first_stage_weight)
+    ap.add_argument(
+        "--encoder",
+        choices=ENCODERS,
+        help="embed passages and questions through this ONNX Runtime encoder (default: torch alone)",
+    )
+    ap.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache/storybot", help="ONNX files")
     args = ap.parse_args()
 
     stories, questions = load_devset(args.devset)
-    embedder = CachingEmbedder(SentenceTransformerEmbedder(threads=2))
+    embedder = CachingEmbedder(
+        SentenceTransformerEmbedder(threads=2)
+        if args.encoder is None
+        else SentenceTransformerEmbedder(threads=2, query_cache_dir=args.cache_dir, encoder=args.encoder)
+    )
+    print(f"encoder: {embedder.encoder} ({embedder.inner.path})")
     if args.sweep:
         sweep(args.devset, stories, questions, embedder)
         return

@@ -3,7 +3,7 @@ questions about another story, for a range of thresholds on `Answer.confidence`:
 of the answering passage or, with --no-rerank, the best cosine of the question with any sentence
 weighed for the answer.
 
-    python bench/refusal.py [--devset ../shared/devset] [--no-rerank]
+    python bench/refusal.py [--devset ../shared/devset] [--no-rerank] [--encoder int8|fp32|torch]
 
 Each devset question is asked twice, with the bot's k and sentence selection: of its own story (it
 should be answered) and of the next story in the devset (it should be refused). Prints both rates
@@ -27,21 +27,27 @@ from bot.answering import MIN_READ_SIMILARITY, MIN_SCORE, MIN_SIMILARITY, Answer
 from index.chunking import ChunkParams
 from index.embedding import SentenceTransformerEmbedder
 from index.ingest import ingest_all
+from index.onnx_encoder import ENCODERS, Encoder
 from index.readers import read_story
 from index.rerank import load_reader
 from index.search import Query, Searcher
 from index.store import Library
 
 
-def confidences(devset: Path, cache_dir: Path, *, rerank: bool) -> tuple[np.ndarray, np.ndarray]:
+def confidences(
+    devset: Path, cache_dir: Path, *, rerank: bool, encoder: Encoder = "torch"
+) -> tuple[np.ndarray, np.ndarray]:
     """(reader score or cosine, cosine) of every question asked of its own story and of another."""
     stories, questions = load_devset(devset)
     ids = [s["story_id"] for s in stories]
     other = {sid: ids[(i + 1) % len(ids)] for i, sid in enumerate(ids)}
-    # Sentences go through the ONNX encoder, as when the bot answers.
-    embedder = SentenceTransformerEmbedder(threads=2, query_cache_dir=cache_dir)
+    # Sentences go through the ONNX encoder, as when the bot answers; passages through ``encoder``.
+    embedder = SentenceTransformerEmbedder(threads=2, query_cache_dir=cache_dir, encoder=encoder)
+    print(f"encoder: {embedder.encoder} ({embedder.path})")
     with tempfile.TemporaryDirectory() as tmp:
-        library = Library.create_or_open(Path(tmp), embedder.model_id, embedder.dimension, ChunkParams())
+        library = Library.create_or_open(
+            Path(tmp), embedder.model_id, embedder.dimension, ChunkParams(), embedder.encoder
+        )
         read = [read_story(devset / s["path"], story_id=s["story_id"]) for s in stories]
         ingest_all(library, embedder, read, replace=False)
         reader = load_reader(threads=2) if rerank else None
@@ -69,8 +75,9 @@ def main() -> None:
     parser.add_argument("--devset", type=Path, default=Path(__file__).resolve().parents[2] / "shared/devset")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache/storybot", help="ONNX model")
     parser.add_argument("--no-rerank", action="store_true", help="the cosine rule of the first stage alone")
+    parser.add_argument("--encoder", choices=ENCODERS, default="torch", help="what embeds the passages")
     args = parser.parse_args()
-    own, foreign = confidences(args.devset, args.cache_dir, rerank=not args.no_rerank)
+    own, foreign = confidences(args.devset, args.cache_dir, rerank=not args.no_rerank, encoder=args.encoder)
     print(f"{len(own)} questions, each asked of its own story and of another")
     cosines = np.arange(0.25, 0.61, 0.0125)
     if args.no_rerank:

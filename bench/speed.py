@@ -1,6 +1,7 @@
 """Ingest throughput, raw encode ceiling, query latency and peak memory on the novel corpus.
 
     python bench/speed.py [--corpus ../shared/corpus] [--questions ../shared/devset/questions.jsonl]
+        [--encoder int8|fp32|torch]   (default: STORYBOT_ENCODER's default; torch = before issue 15)
 
 1. Reads and chunks the novels, then times the raw ``SentenceTransformer.encode`` on those passages
    (the ceiling) and the full ``storybot ingest`` pipeline on the same stories, in one process.
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from index.chunking import ChunkParams, chunk_story
 from index.embedding import SentenceTransformerEmbedder
 from index.ingest import ingest_all
+from index.onnx_encoder import ENCODERS, Encoder
 from index.readers import read_story
 from index.search import Searcher
 from index.store import Library
@@ -43,7 +45,9 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def ingest_bench(corpus: Path, data_dir: Path, threads: int) -> None:
+def ingest_bench(
+    corpus: Path, data_dir: Path, threads: int, encoder: Encoder, cache_dir: Path, raw: bool = True
+) -> None:
     t0 = time.perf_counter()
     stories = [read_story(p) for p in sorted(corpus.glob("*.txt"))]
     passages = [p for s in stories for p in chunk_story(s, ChunkParams())]
@@ -55,17 +59,23 @@ def ingest_bench(corpus: Path, data_dir: Path, threads: int) -> None:
         f"(mean {chars / len(passages):.0f} chars); read+chunk {read_chunk:.1f}s"
     )
 
-    embedder = SentenceTransformerEmbedder(threads=threads)
-    texts = [p.text for p in passages]
-    t0 = time.perf_counter()
-    embedder.embed(texts)
-    raw = time.perf_counter() - t0
-    print(
-        f"raw encode:  {raw:7.1f}s  {len(texts) / raw:6.1f} passages/s  (batch {embedder.batch_size}, "
-        f"{threads} threads)"
+    embedder = SentenceTransformerEmbedder(
+        threads=threads, query_cache_dir=None if encoder == "torch" else cache_dir, encoder=encoder
     )
+    print(f"encoder: {embedder.encoder} ({embedder.path})")
+    texts = [p.text for p in passages]
+    if raw:
+        t0 = time.perf_counter()
+        embedder.embed(texts)
+        took = time.perf_counter() - t0
+        print(
+            f"raw encode:  {took:7.1f}s  {len(texts) / took:6.1f} passages/s  "
+            f"(batch {embedder.batch_size}, {threads} threads)"
+        )
 
-    library = Library.create_or_open(data_dir, embedder.model_id, embedder.dimension, ChunkParams())
+    library = Library.create_or_open(
+        data_dir, embedder.model_id, embedder.dimension, ChunkParams(), embedder.encoder
+    )
     t0 = time.perf_counter()
     ingest_all(library, embedder, [read_story(p) for p in sorted(corpus.glob("*.txt"))], replace=False)
     full = time.perf_counter() - t0
@@ -74,16 +84,21 @@ def ingest_bench(corpus: Path, data_dir: Path, threads: int) -> None:
         f"ingest:      {full:7.1f}s  {len(texts) / full:6.1f} passages/s  "
         f"(read, chunk, embed, store; {words / full:,.0f} words/s)"
     )
-    print(f"ingest / raw encode throughput: {raw / full:.3f}")
+    if raw:
+        print(f"ingest / raw encode throughput: {took / full:.3f}")
     print(f"peak RSS (ingest process): {peak_rss_mib():.0f} MiB")
 
 
 def latency_bench(data_dir: Path, questions_file: Path, count: int, cache_dir: Path | None) -> None:
     questions = [json.loads(line)["question"] for line in questions_file.read_text().splitlines()][:count]
-    embedder = SentenceTransformerEmbedder(threads=1, query_cache_dir=cache_dir)
-    print(f"question encoder: {'ONNX Runtime' if embedder.fast_queries else 'torch'}")
+    stored = Library.open(data_dir)
+    # Questions go through the encoder that made the library (the bot's wiring does the same).
+    encoder: Encoder = "int8" if stored.manifest.encoder == "onnx-int8" else "fp32"
+    stored.close()
+    embedder = SentenceTransformerEmbedder(threads=1, query_cache_dir=cache_dir, encoder=encoder)
+    print(f"question encoder: {embedder.path if embedder.fast_queries else 'torch'}")
     t0 = time.perf_counter()
-    library = Library.open(data_dir, embedder.model_id)
+    library = Library.open(data_dir, embedder.model_id, embedder.encoder if cache_dir else None)
     searcher = Searcher(library, embedder)
     print(
         f"library load (FAISS + lexical index): {time.perf_counter() - t0:.2f}s, "
@@ -133,6 +148,8 @@ def main() -> None:
         help="where the ONNX export of the question encoder is kept",
     )
     ap.add_argument("--torch-queries", action="store_true", help="embed questions with torch, not ONNX")
+    ap.add_argument("--encoder", choices=ENCODERS, default="int8", help="what embeds the passages")
+    ap.add_argument("--no-raw", action="store_true", help="skip the raw encode (ingest and queries only)")
     ap.add_argument("--busy", type=int, default=0, help="busy-loop processes to run during the latency test")
     args = ap.parse_args()
     if args.latency_only:
@@ -142,7 +159,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir or Path(tmp) / "library"
-        ingest_bench(args.corpus, data_dir, args.threads)
+        ingest_bench(args.corpus, data_dir, args.threads, args.encoder, args.cache_dir, not args.no_raw)
         print(flush=True)
         subprocess.run(
             [
@@ -155,6 +172,8 @@ def main() -> None:
                 str(args.questions),
                 "--count",
                 str(args.count),
+                "--cache-dir",
+                str(args.cache_dir),
             ],
             check=True,
         )

@@ -24,6 +24,7 @@ from bot.llm import safe_url
 from bot.prompts import PromptError, load_prompts, render_samples
 from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.errors import StorybotError
+from index.onnx_encoder import MANIFEST_NAME, compatible, settings_for
 from index.rerank import Reader
 from index.store import DB_NAME, Library
 
@@ -269,6 +270,16 @@ def check_model(
     return ok(text, notes), model
 
 
+def check_encoder(wanted: str, model: SentenceTransformerEmbedder | None) -> Finding:
+    """Which runtime embeds passages and questions; an ONNX encoder that could not be made is a note."""
+    if model is None:
+        return skipped("encoder: checked once the model loads")
+    notes = []
+    if model.encoder != MANIFEST_NAME.get(wanted, wanted):  # type: ignore[call-overload]
+        notes.append(f"the {wanted} ONNX encoder could not be made (the log says why): torch's vectors")
+    return ok(f"encoder: {model.encoder}: {model.path}", notes)
+
+
 def check_reranker(enabled: bool, load: Callable[[], Reader | None]) -> Finding:
     """Load the trained reranker as the bot does; its load checks it against its reference scores."""
     if not enabled:
@@ -286,8 +297,8 @@ def check_reranker(enabled: bool, load: Callable[[], Reader | None]) -> Finding:
     return ok(f"reranker: loads and agrees with its reference scores ({layers} layers, int8, {took:.1f} s)")
 
 
-def check_library(data_dir: Path, model: Embedder | None) -> list[Finding]:
-    """Whether the library opens, matches the model, and its SQLite rows match its manifest."""
+def check_library(data_dir: Path, model: Embedder | None, encoder: str | None = None) -> list[Finding]:
+    """Whether the library opens, matches the model and ``encoder``, and its rows match its manifest."""
     if not data_dir.is_dir():
         return [skipped("library: no data dir to look in")]
     if not (data_dir / DB_NAME).is_file():
@@ -312,6 +323,14 @@ def check_library(data_dir: Path, model: Embedder | None) -> list[Finding]:
             "storybot ingest STORIES --data-dir NEW_DIR"
         )
         findings.append(problem(f"library: built with '{manifest.model}', not '{model.model_id}'", fix=fix))
+    if encoder is not None and not compatible(manifest.encoder, encoder):
+        fix = (
+            f"set STORYBOT_ENCODER={settings_for(manifest.encoder)}, or re-index into "
+            "a new data dir: storybot ingest STORIES --data-dir NEW_DIR"
+        )
+        findings.append(
+            problem(f"library: its vectors were made by '{manifest.encoder}', not '{encoder}'", fix)
+        )
     for text in verification.problems:
         fix = (
             "re-ingest that story: storybot ingest FILE --story-id ID --replace (or remove it)"

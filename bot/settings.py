@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 from index.embedding import DEFAULT_MODEL
 from index.errors import InputError
+from index.onnx_encoder import Encoder
 
 
 def _id_list(value: object) -> object:
@@ -43,7 +44,14 @@ class Settings(BaseSettings):
     reader_threads: int = Field(
         default=2, ge=1, description="ONNX Runtime threads of the trained reader, per question"
     )
-    ingest_threads: int = Field(default=0, ge=0, description="torch threads while ingesting; 0 = all cores")
+    ingest_threads: int = Field(
+        default=0, ge=0, description="threads that embed passages while ingesting; 0 = all cores"
+    )
+    encoder: Encoder = Field(
+        default="int8",
+        description="what embeds passages for a new library: ONNX Runtime int8 or fp32, or torch; "
+        "an existing library keeps its own unless this is set",
+    )
 
     # -- Discord ------------------------------------------------------------------------------
     discord_token: SecretStr | None = Field(

@@ -16,14 +16,15 @@ from index.errors import LibraryError
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from index.onnx_encoder import BulkEncoder, Encoder
     from index.onnx_query import OnnxQueryEncoder
 
 Vectors = npt.NDArray[np.float32]
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"})
-# Questions and a passage's sentences are a handful of short texts: ONNX Runtime's territory.
-# Bulk ingest stays on torch, whose batched throughput is what the benchmarks compare against.
+# Questions and a passage's sentences are a handful of short texts: one ONNX Runtime thread each.
+# More go to the bulk encoder (every core, batched by length) or, with STORYBOT_ENCODER=torch, torch.
 _FAST_MAX_TEXTS = 32
 
 
@@ -98,8 +99,13 @@ class SentenceTransformerEmbedder:
         batch_size: int = 64,
         threads: int | None = None,
         query_cache_dir: Path | None = None,
+        encoder: Encoder = "torch",
+        bulk_threads: int | None = None,
     ):
-        """Load (or reuse) the model; with ``query_cache_dir``, short texts go through ONNX Runtime."""
+        """Load (or reuse) the model; with ``query_cache_dir`` (where ONNX files are kept), short
+        texts go through ONNX Runtime, and with ``encoder`` "fp32" or "int8" passages do too, on
+        ``bulk_threads`` (default: every core). An ONNX encoder that cannot be made falls back to torch.
+        """
         self._model_id, location = resolve_model(name)
         if threads is not None:
             import torch
@@ -113,15 +119,51 @@ class SentenceTransformerEmbedder:
         self._dimension = int(dim)
         self.batch_size = batch_size
         self._fast: OnnxQueryEncoder | None = None
-        if query_cache_dir is not None:
-            from index.onnx_query import load_onnx_encoder
+        self._bulk: BulkEncoder | None = None
+        self._encoder: Encoder = "torch"
+        if query_cache_dir is None:
+            return
+        from index.onnx_encoder import load_onnx_files
+        from index.onnx_query import load_onnx_encoder
 
+        files = load_onnx_files(
+            self._model,
+            self._model_id,
+            location,
+            query_cache_dir,
+            encoder,
+            bulk_threads or os.cpu_count() or 1,
+        )
+        if files is not None:
+            self._fast, self._bulk = files
+            self._encoder = encoder
+        else:
+            # torch vectors, and the fp32 export (measured identical) for short texts.
             self._fast = load_onnx_encoder(self._model, self._model_id, location, query_cache_dir)
 
     @property
     def fast_queries(self) -> bool:
         """Whether short texts are embedded by ONNX Runtime rather than torch."""
         return self._fast is not None
+
+    @property
+    def encoder(self) -> str:
+        """What makes this embedder's vectors, as a library's manifest records it."""
+        from index.onnx_encoder import MANIFEST_NAME
+
+        return MANIFEST_NAME[self._encoder]
+
+    @property
+    def path(self) -> str:
+        """Which runtime embeds passages and questions, for `storybot doctor` and the benchmarks."""
+        precision = self._encoder if self._bulk else "fp32"
+        questions = f"ONNX Runtime {precision}, 1 thread" if self._fast else "torch"
+        if self._bulk is None:
+            return f"passages: torch ({self._model.device}); questions: {questions}"
+        return (
+            f"passages: ONNX Runtime {self._encoder}, {self._bulk.threads} threads, batched by length; "
+            f"questions: {questions}"
+        )
 
     @property
     def model_id(self) -> str:
@@ -139,6 +181,8 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self._dimension), dtype=np.float32)
         if self._fast is not None and len(texts) <= _FAST_MAX_TEXTS:
             return self._fast(list(texts))
+        if self._bulk is not None:
+            return self._embed_bulk(self._bulk, texts, progress)
         vectors = self._model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -147,6 +191,15 @@ class SentenceTransformerEmbedder:
             normalize_embeddings=True,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    @staticmethod
+    def _embed_bulk(bulk: BulkEncoder, texts: Sequence[str], progress: bool) -> Vectors:
+        if not progress:
+            return bulk(texts)
+        from tqdm.auto import tqdm  # type: ignore[import-untyped]  # sentence-transformers' own bar
+
+        with tqdm(total=len(texts), desc="Embedding", unit="passage") as bar:
+            return bulk(texts, lambda done, _total: bar.update(done - bar.n))
 
     def embed_query(self, text: str) -> Vectors:
         """Embed one question as a (1, dimension) array."""

@@ -23,3 +23,7 @@ class LibraryError(StorybotError):
 
 class ModelMismatchError(LibraryError):
     """A library built with another embedding model than the one configured."""
+
+
+class EncoderMismatchError(ModelMismatchError):
+    """A library whose vectors were made by another encoder (runtime or precision) than the active one."""

@@ -105,23 +105,37 @@ def load_onnx_encoder(
         return _loaded[key]
 
 
+def onnx_export(model: SentenceTransformer, model_id: str, location: str, cache_dir: Path) -> Path | None:
+    """The fp32 ONNX export of ``model`` in ``cache_dir``, made if missing; None if it cannot be made."""
+    if not _is_mean_pooled_transformer(model):
+        return None
+    path = cache_dir / f"query-encoder-{_cache_key(model_id, location)}.onnx"
+    if not path.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        _export(model, path)
+    return path
+
+
+def onnx_session(path: Path, threads: int, *, arena: bool = True) -> Any:
+    """An ONNX Runtime CPU session on ``threads`` intra-op threads (``arena``: ONNX Runtime's allocator)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.enable_cpu_mem_arena = arena
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def _load(
     model: SentenceTransformer, model_id: str, location: str, cache_dir: Path
 ) -> OnnxQueryEncoder | None:
-    if not _is_mean_pooled_transformer(model):
-        return None
     try:
-        import onnxruntime as ort
-
-        path = cache_dir / f"query-encoder-{_cache_key(model_id, location)}.onnx"
-        if not path.is_file():
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            _export(model, path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # one question at a time, like torch's serving setting
-        options.inter_op_num_threads = 1
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        encoder = OnnxQueryEncoder(session, model.tokenizer, model.max_seq_length or 512)
+        path = onnx_export(model, model_id, location, cache_dir)
+        if path is None:
+            return None
+        # One question at a time, like torch's serving setting.
+        encoder = OnnxQueryEncoder(onnx_session(path, 1), model.tokenizer, model.max_seq_length or 512)
         reference = model.encode(
             list(_PROBES), convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
         )

@@ -79,10 +79,13 @@ class StoryEntry(Frozen):
 
 
 class Manifest(Frozen):
-    """Format version, embedding model and chunking: what makes vectors comparable."""
+    """Format version, embedding model, encoder and chunking: what makes vectors comparable."""
 
     format_version: int = FORMAT_VERSION
     model: str
     dimension: int = Field(ge=1)
+    # What ran the model: "torch", "onnx-fp32" or "onnx-int8" (the fp32 export, dynamically
+    # quantized per channel). Libraries from before the field were all made by torch.
+    encoder: str = "torch"
     chunking: ChunkParams
     stories: dict[str, StoryEntry] = Field(default_factory=dict)

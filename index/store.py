@@ -22,8 +22,15 @@ import numpy.typing as npt
 
 from index.chunking import ChunkParams, through
 from index.embedding import Vectors
-from index.errors import LibraryError, ModelMismatchError, StoryExistsError, UnknownStoryError
+from index.errors import (
+    EncoderMismatchError,
+    LibraryError,
+    ModelMismatchError,
+    StoryExistsError,
+    UnknownStoryError,
+)
 from index.models import Chapter, Passage, Rating, Story, StoryMeta
+from index.onnx_encoder import compatible, settings_for
 from index.reuse import StoredChapters, select_stored
 from index.schema import ADDED_COLUMNS, FORMAT_VERSION, PASSAGE_COLUMNS, SCHEMA, Manifest, StoryEntry
 from index.sqlite_io import atomic_write, check_writable, connect, has_manifest, transaction
@@ -61,8 +68,8 @@ class Library:
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
-    def open(cls, root: Path, model_id: str | None = None) -> Library:
-        """Open an existing library for reading; check it was built with ``model_id``."""
+    def open(cls, root: Path, model_id: str | None = None, encoder: str | None = None) -> Library:
+        """Open an existing library for reading; check it was built with ``model_id`` and ``encoder``."""
         db = root / DB_NAME
         if not db.is_file():
             raise LibraryError(f"no library in {root}: run 'storybot ingest' first")
@@ -84,18 +91,27 @@ class Library:
                 f"Use that model (STORYBOT_EMBEDDING_MODEL={manifest.model}), or re-index into a new "
                 "data dir: storybot ingest STORIES --data-dir NEW_DIR"
             )
+        if encoder is not None and not compatible(manifest.encoder, encoder):
+            conn.close()
+            raise EncoderMismatchError(
+                f"the library in {root} holds vectors made by encoder '{manifest.encoder}', not "
+                f"'{encoder}'. Use that encoder (STORYBOT_ENCODER={settings_for(manifest.encoder)}), "
+                "or re-index into a new data dir: storybot ingest STORIES --data-dir NEW_DIR"
+            )
         return cls(root, conn, manifest, writable=writable)
 
     @classmethod
-    def create_or_open(cls, root: Path, model_id: str, dimension: int, chunking: ChunkParams) -> Library:
-        """Open a library for writing, creating it with this model and chunking if new."""
+    def create_or_open(
+        cls, root: Path, model_id: str, dimension: int, chunking: ChunkParams, encoder: str = "torch"
+    ) -> Library:
+        """Open a library for writing, creating it with this model, encoder and chunking if new."""
         check_writable(root)
         conn = connect(root / DB_NAME)
         if has_manifest(conn):
             conn.close()
-            return cls.open(root, model_id)
+            return cls.open(root, model_id, encoder)
         # No manifest: a new library, or one whose first commit never happened (a killed ingest).
-        manifest = Manifest(model=model_id, dimension=dimension, chunking=chunking)
+        manifest = Manifest(model=model_id, dimension=dimension, chunking=chunking, encoder=encoder)
         with transaction(conn):
             for statement in SCHEMA.split(";"):
                 conn.execute(statement)
@@ -104,6 +120,17 @@ class Library:
         library = cls(root, conn, manifest, writable=True)
         library._export_manifest()
         return library
+
+    @classmethod
+    def peek_manifest(cls, root: Path) -> Manifest | None:
+        """The committed manifest of the library in ``root`` without loading it; None if there is none."""
+        if not (root / DB_NAME).is_file():
+            return None
+        conn = connect(root / DB_NAME)
+        try:
+            return cls._read_manifest(conn, root) if has_manifest(conn) else None
+        finally:
+            conn.close()
 
     @staticmethod
     def _read_manifest(conn: sqlite3.Connection, root: Path) -> Manifest:

@@ -388,25 +388,36 @@ def test_the_builds_onnx_export_step_works_and_runtime_only_reads_it(
     )
     assert result.returncode == 0, result.stderr
     exports = sorted(cache.iterdir())
-    assert [p.suffix for p in exports] == [".onnx"]
+    # The fp32 export (questions, and libraries of torch's vectors) and the default encoder's file.
+    assert [p.name.split("-")[0] for p in exports] == ["passage", "query"]
+    assert {p.suffix for p in exports} == {".onnx"}
     stamp = [(p.name, p.stat().st_mtime_ns) for p in exports]
 
-    # At run time the export is used as it is: nothing is exported or written again.
+    # At run time the files are used as they are: nothing is exported, quantized or written again.
+    import onnxruntime.quantization
+
     import index.onnx_query
+    from bot.settings import Settings
     from index.embedding import SentenceTransformerEmbedder
 
-    def no_export(*args: object) -> None:
-        raise AssertionError("the runtime exported the model again")
+    def no_export(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the runtime made an ONNX file again")
 
     monkeypatch.setattr(index.onnx_query, "_export", no_export)
+    monkeypatch.setattr(onnxruntime.quantization, "quantize_dynamic", no_export)
+    default = SentenceTransformerEmbedder(query_cache_dir=cache, encoder=Settings().encoder)
+    assert default.fast_queries
+    assert default.encoder == f"onnx-{Settings().encoder}"
     assert SentenceTransformerEmbedder(query_cache_dir=cache).fast_queries
     assert [(p.name, p.stat().st_mtime_ns) for p in sorted(cache.iterdir())] == stamp
 
     # An unusable export costs speed, never the bot: questions go through torch.
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / exports[0].name).write_bytes(exports[0].read_bytes()[:1000])
+    for export in exports:
+        (broken / export.name).write_bytes(export.read_bytes()[:1000])
     assert not SentenceTransformerEmbedder(query_cache_dir=broken).fast_queries
+    assert SentenceTransformerEmbedder(query_cache_dir=broken, encoder="int8").encoder == "torch"
 
 
 # -- .env.example --------------------------------------------------------------------------------------

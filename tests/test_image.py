@@ -8,6 +8,7 @@ The figures they measure (time to healthy, stop time) are printed with a ``figur
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -174,6 +175,19 @@ def test_it_runs_as_uid_10001_and_owns_its_volume(image: str, demo_volume: str) 
     assert set(owners) == {UID}
 
 
+def test_a_fresh_container_ingests_with_the_int8_encoder_the_build_made(image: str, demo_volume: str) -> None:
+    def run(*args: str) -> str:
+        return podman("run", "--rm", "--network=none", "--entrypoint", *args).stdout
+
+    shipped = run("ls", image, "/opt/storybot/cache").split()
+    assert [f for f in shipped if f.startswith("passage-encoder-int8-")], shipped
+    manifest = json.loads(run("cat", "-v", f"{demo_volume}:/data", image, "/data/manifest.json"))
+    assert manifest["encoder"] == "onnx-int8"
+    # No token or library in this container, so doctor reports problems and exits non-zero.
+    doctor = podman("run", "--rm", "--network=none", image, "doctor", check=False).stdout
+    assert "encoder: onnx-int8: passages: ONNX Runtime int8" in doctor
+
+
 @pytest.mark.parametrize("mount", ["not-its-own", "read-only"])
 @pytest.mark.parametrize("command", ["ingest", "run"])
 def test_a_data_dir_it_cannot_write_is_one_clear_line(
@@ -218,10 +232,13 @@ def test_the_bot_answers_turns_healthy_and_stops_cleanly_on_sigterm(
             assert run.returncode == 0, run.stderr
             assert "systemd" not in run.stderr  # the healthcheck warning (PODMAN_ENV)
 
-            # Before the bot is connected, its healthcheck fails.
+            # Before the bot is connected, its healthcheck fails. On a loaded machine the check itself
+            # can start after the bot has connected, so it is held to that only while the fake
+            # Discord has still seen no IDENTIFY once the check is over.
             first = await podman_async("healthcheck", "run", bot)
-            assert first.returncode == 1, first
-            assert "unhealthy" in first.stdout + first.stderr
+            if fake.identify_count == 0:
+                assert first.returncode == 1, first
+                assert "unhealthy" in first.stdout + first.stderr
 
             await fake.wait_until(lambda: fake.identify_count == 1 and bool(fake.commands), timeout=180)
             while (check := await podman_async("healthcheck", "run", bot)).returncode != 0:

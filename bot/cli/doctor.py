@@ -10,10 +10,11 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from pydantic_settings import SettingsError
 
-from bot.cli.wiring import embedder, passage_reader
+from bot.cli.wiring import embedder, encoder_setting, passage_reader
 from bot.doctor import (
     Finding,
     check_discord,
+    check_encoder,
     check_heartbeat,
     check_library,
     check_llm,
@@ -80,8 +81,9 @@ def checks(settings: Settings, settings_problems: list[str]) -> Iterator[Finding
         settings.embedding_model, lambda: embedder(settings, threads=settings.query_threads, fast=True)
     )
     yield found
+    yield check_encoder(encoder_setting(settings), model)
     yield check_reranker(settings.rerank, lambda: passage_reader(settings))
-    yield from check_library(settings.data_dir, model)
+    yield from check_library(settings.data_dir, model, model.encoder if model else None)
     yield check_prompts(settings.prompts_dir)
     yield from check_llm(settings.llm_base_url, settings.llm_model, settings.llm_api_key)
 

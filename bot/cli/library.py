@@ -25,7 +25,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     check_writable(settings.data_dir)  # an unusable data dir fails before the model loads
     threads = settings.ingest_threads or os.cpu_count() or 1
     model = embedder(settings, threads=threads)
-    library = Library.create_or_open(settings.data_dir, model.model_id, model.dimension, ChunkParams())
+    library = Library.create_or_open(
+        settings.data_dir, model.model_id, model.dimension, ChunkParams(), model.encoder
+    )
     try:
         summaries = ingest_all(
             library,

@@ -13,17 +13,47 @@ from bot.recap import SummaryCache
 from bot.settings import Settings
 from index.chunking import ChunkParams
 from index.embedding import SentenceTransformerEmbedder
-from index.errors import InputError
+from index.errors import InputError, LibraryError
+from index.onnx_encoder import SETTING_FOR, Encoder, compatible
 from index.rerank import Reader, load_reader
 from index.search import Searcher
 from index.store import DB_NAME, Library
 
 
 def embedder(settings: Settings, *, threads: int, fast: bool = False) -> SentenceTransformerEmbedder:
-    """The embedding model; ``fast`` sends questions through the ONNX export."""
+    """The embedding model with the library's encoder; ``fast`` sends questions through ONNX Runtime."""
+    encoder = encoder_setting(settings)
+    onnx = fast or encoder != "torch"
     return SentenceTransformerEmbedder(
-        settings.embedding_model, threads=threads, query_cache_dir=settings.cache_dir if fast else None
+        settings.embedding_model,
+        threads=threads,
+        query_cache_dir=settings.cache_dir if onnx else None,
+        encoder=encoder,
+        bulk_threads=settings.ingest_threads or None,
     )
+
+
+def encoder_setting(settings: Settings) -> Encoder:
+    """STORYBOT_ENCODER when set; otherwise an existing library's own encoder, else the default.
+
+    A library made before encoders were recorded holds torch's vectors; the fp32 export makes the
+    same vectors (cosine >= 0.9999, checked at every load), faster, so such a library uses it.
+    """
+    if "encoder" in settings.model_fields_set:
+        return settings.encoder
+    stored = stored_encoder(settings)
+    if stored is None:
+        return settings.encoder
+    return "fp32" if compatible(stored, "onnx-fp32") else SETTING_FOR.get(stored, settings.encoder)
+
+
+def stored_encoder(settings: Settings) -> str | None:
+    """What made an existing library's vectors, or None when there is no readable library."""
+    try:
+        manifest = Library.peek_manifest(settings.data_dir)
+    except LibraryError:  # opening it later says what is wrong
+        return None
+    return manifest.encoder if manifest is not None else None
 
 
 def passage_reader(settings: Settings) -> Reader | None:
@@ -36,7 +66,8 @@ def reader(settings: Settings) -> tuple[SentenceTransformerEmbedder, Searcher]:
     data_dir = settings.data_dir
     Library.open(data_dir).close()
     model = embedder(settings, threads=settings.query_threads, fast=True)
-    return model, Searcher(Library.open(data_dir, model.model_id), model, reader=passage_reader(settings))
+    library = Library.open(data_dir, model.model_id, model.encoder)
+    return model, Searcher(library, model, reader=passage_reader(settings))
 
 
 def answerer(settings: Settings) -> Answerer:
@@ -69,7 +100,9 @@ def llm_composer(settings: Settings, *, required: bool = False) -> LLMComposer |
 def services(settings: Settings) -> Services:
     """The bot's engine: a library that may start empty (stories can be added from Discord)."""
     model = embedder(settings, threads=settings.query_threads, fast=True)
-    library = Library.create_or_open(settings.data_dir, model.model_id, model.dimension, ChunkParams())
+    library = Library.create_or_open(
+        settings.data_dir, model.model_id, model.dimension, ChunkParams(), model.encoder
+    )
     db = settings.data_dir / DB_NAME
     catalog = Catalog(
         library,
