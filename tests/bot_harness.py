@@ -7,9 +7,11 @@ import contextlib
 import os
 import shutil
 import sys
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import discord
 import yarl
@@ -17,9 +19,12 @@ from pydantic import SecretStr
 
 from bot.cli import run as cli_run
 from bot.cli.wiring import services
+from bot.client import Services, StoryBot, make_bot
 from bot.lifecycle import serve
 from bot.settings import Settings
+from tests.fake_client import press
 from tests.fake_discord import FakeDiscord, RecordedRequest, running_fake
+from tests.fake_discord.payloads import JSON
 
 READER = 300000000000000001
 ADMIN = 300000000000000002
@@ -27,6 +32,8 @@ ADMIN = 300000000000000002
 ADMIN_PERMISSIONS = str((1 << 5) | (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 31))
 START_TIMEOUT = 90.0  # the model loads in a worker thread before the bot connects
 PROCESS_TOKEN = "MTIz.fake-secret-token.abc"
+# The storybot connected to each fake, for what only the client knows (when its buttons are live).
+_connected: weakref.WeakKeyDictionary[FakeDiscord, StoryBot] = weakref.WeakKeyDictionary()
 
 
 def storybot_command(name: str = "storybot") -> list[str]:
@@ -83,7 +90,12 @@ def _restored_endpoints() -> Iterator[None]:
 async def running_storybot(fake: FakeDiscord, settings: Settings) -> AsyncIterator[asyncio.Task[bool]]:
     """Start the bot the way `storybot run` does; yield once it is connected and its commands synced."""
     token = settings.discord_token.get_secret_value() if settings.discord_token else ""
-    with _restored_endpoints():
+
+    def connected(built: Services, settings: Settings) -> StoryBot:
+        bot = _connected[fake] = make_bot(built, settings)
+        return bot
+
+    with _restored_endpoints(), mock.patch("bot.lifecycle.make_bot", connected):
         task = asyncio.create_task(serve(settings, lambda: services(settings), token))
 
         def ready() -> bool:
@@ -117,6 +129,12 @@ def run_with_bot(
                 await asyncio.wait_for(body(fake), timeout)
 
     asyncio.run(main())
+
+
+async def press_button(fake: FakeDiscord, message: JSON, index: int, *, user_id: int) -> JSON:
+    """Press the ``index``-th button of the bot's ``message`` once storybot listens to it."""
+    custom_id = message["components"][0]["components"][index]["custom_id"]
+    return await press(fake, _connected[fake], message["id"], custom_id, user_id=user_id)
 
 
 # -- reading what the bot sent -----------------------------------------------------------------------
@@ -199,6 +217,7 @@ __all__ = [
     "ingest",
     "limit_violations",
     "pings_nobody",
+    "press_button",
     "run_with_bot",
     "running_fake",
     "running_storybot",

@@ -15,6 +15,7 @@ from tests.bot_harness import (
     ingest,
     limit_violations,
     pings_nobody,
+    press_button,
     run_with_bot,
     sent_payloads,
 )
@@ -98,12 +99,7 @@ def test_every_payload_fits_discords_limits_and_pings_nobody(tmp_path: Path, tra
             payload = fake.slash_interaction("ask", [option("question", question)], user_id=READER)
             await fake.dispatch("INTERACTION_CREATE", payload)
             answer = await fake.wait_for_response(payload, timeout=10)
-            await fake.dispatch(
-                "INTERACTION_CREATE",
-                fake.component_interaction(
-                    answer["id"], answer["components"][0]["components"][1]["custom_id"], user_id=READER
-                ),
-            )
+            await press_button(fake, answer, 1, user_id=READER)
         mention = fake.mention_message("what did the herald shout?", author_id=READER)
         await fake.dispatch("MESSAGE_CREATE", mention)
         await fake.wait_for("POST", rf"/channels/{fake.channel_id}/messages$", timeout=10)
@@ -125,15 +121,12 @@ def test_only_the_asker_turns_pages(tmp_path: Path, demo_library: Path) -> None:
         payload = fake.slash_interaction("ask", [option("question", "Who is Ben Solo?")], user_id=READER)
         await fake.dispatch("INTERACTION_CREATE", payload)
         answer = await fake.wait_for_response(payload, timeout=10)
-        _previous, following = (b["custom_id"] for b in answer["components"][0]["components"])
-        stranger = fake.component_interaction(answer["id"], following, user_id=READER + 1)
-        await fake.dispatch("INTERACTION_CREATE", stranger)
+        stranger = await press_button(fake, answer, 1, user_id=READER + 1)
         refused = await fake.wait_for_callback(stranger)
         assert refused.json["type"] == CHANNEL_MESSAGE
         assert refused.json["data"]["flags"] & MESSAGE_FLAG_EPHEMERAL
         assert "Only the reader who asked" in refused.json["data"]["content"]
-        click = fake.component_interaction(answer["id"], following, user_id=READER)
-        await fake.dispatch("INTERACTION_CREATE", click)
+        click = await press_button(fake, answer, 1, user_id=READER)
         turned = await fake.wait_for_callback(click)
         assert turned.json["type"] == UPDATE_MESSAGE
         page = fake.bot_messages[answer["id"]]

@@ -14,7 +14,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from tests.fake_client import OTHER_USER_ID, USER_ID, Bot, run, running_bot
+from tests.fake_client import OTHER_USER_ID, USER_ID, Bot, press, run, running_bot
 from tests.fake_discord import (
     AUTOCOMPLETE_RESULT,
     DEFERRED_UPDATE,
@@ -222,22 +222,20 @@ def test_button_clicks_reach_the_view_and_edit_the_stored_message() -> None:
             await interaction.response.send_message("Vote?", view=Vote())
 
     async def body(fake: FakeDiscord) -> None:
-        async with running_bot(setup):
+        async with running_bot(setup) as bot:
             payload = fake.slash_interaction("vote", user_id=USER_ID)
             await fake.dispatch("INTERACTION_CREATE", payload)
             message_id = (await fake.wait_for_response(payload))["id"]
             buttons = fake.bot_messages[message_id]["components"][0]["components"]
             assert [b["custom_id"] for b in buttons] == ["later", "yes"]
 
-            later = fake.component_interaction(message_id, "later", user_id=OTHER_USER_ID)
-            await fake.dispatch("INTERACTION_CREATE", later)
+            later = await press(fake, bot.client, message_id, "later", user_id=OTHER_USER_ID)
             assert (await fake.wait_for_callback(later)).json["type"] == DEFERRED_UPDATE
             await fake.wait_for("PATCH", rf"/webhooks/\d+/{later['token']}/messages/@original$", status=200)
             assert fake.bot_messages[message_id]["content"] == "Maybe later"
 
-            yes = fake.component_interaction(message_id, "yes", user_id=OTHER_USER_ID)
+            yes = await press(fake, bot.client, message_id, "yes", user_id=OTHER_USER_ID)
             assert yes["message"]["content"] == "Maybe later"
-            await fake.dispatch("INTERACTION_CREATE", yes)
             assert (await fake.wait_for_callback(yes)).json["type"] == UPDATE_MESSAGE
             assert fake.bot_messages[message_id]["content"] == f"Voted by {OTHER_USER_ID}"
             assert fake.bot_messages[message_id]["components"] == []
