@@ -7,6 +7,8 @@ import shutil
 import signal
 from pathlib import Path
 
+import pytest
+
 from bot.cli import run
 from tests.bot_harness import PROCESS_TOKEN, READER, embed_text, process_env, storybot_command
 from tests.fake_discord import FakeDiscord, option
@@ -58,3 +60,23 @@ def test_storybot_run_without_a_token_says_what_to_set(capsys: object) -> None:
     err = capsys.readouterr().err  # type: ignore[attr-defined]
     assert "STORYBOT_DISCORD_TOKEN" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_storybot_run_with_an_unusable_data_dir_says_so_before_loading_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("STORYBOT_DISCORD_TOKEN", PROCESS_TOKEN)
+    monkeypatch.setenv("STORYBOT_DATA_DIR", str(blocker / "data"))
+    monkeypatch.setenv("STORYBOT_HEARTBEAT_FILE", str(tmp_path / "heartbeat.json"))
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model loaded before the data dir was checked")
+
+    monkeypatch.setattr("bot.cli.wiring.SentenceTransformerEmbedder", no_model)
+    assert run(["run"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("storybot: cannot create data dir"), err
+    assert str(blocker / "data") in err[-1]
+    assert "Traceback" not in "\n".join(err)

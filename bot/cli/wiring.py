@@ -17,6 +17,7 @@ from index.errors import InputError, LibraryError
 from index.onnx_encoder import SETTING_FOR, Encoder, compatible
 from index.rerank import Reader, load_reader
 from index.search import Searcher
+from index.sqlite_io import check_writable
 from index.store import DB_NAME, Library
 
 
@@ -99,6 +100,8 @@ def llm_composer(settings: Settings, *, required: bool = False) -> LLMComposer |
 
 def services(settings: Settings) -> Services:
     """The bot's engine: a library that may start empty (stories can be added from Discord)."""
+    # A wrong volume should fail at once, not after the seconds the models take to load.
+    check_writable(settings.data_dir)
     model = embedder(settings, threads=settings.query_threads, fast=True)
     library = Library.create_or_open(
         settings.data_dir, model.model_id, model.dimension, ChunkParams(), model.encoder
