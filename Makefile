@@ -69,8 +69,8 @@ bench-quality: $(STAMP)
 bench-answers: $(STAMP)
 	$(BIN)/python bench/answer_sentence.py
 
-# Retrains the reranker (index/weights/reader.onnx and its card) from ../shared/trainset with a fixed
-# seed; prints each step's time. CI does not run it.
+# Retrains the reranker and the quote model (index/weights/reader.onnx, quote.onnx and their card)
+# from ../shared/trainset with a fixed seed; prints each step's time. CI does not run it.
 train-reader: $(TRAIN_STAMP)
 	$(BIN)/python -m training
 

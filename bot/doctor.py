@@ -293,8 +293,11 @@ def check_reranker(enabled: bool, load: Callable[[], Reader | None]) -> Finding:
             fix="reinstall storybot (the model ships in index/weights/), or set STORYBOT_RERANK=false",
         )
     layers = reader.spec.layers if reader is not None else 0
+    quote = ", with its quote model" if reader is not None and reader.quotes else ""
     took = time.perf_counter() - started
-    return ok(f"reranker: loads and agrees with its reference scores ({layers} layers, int8, {took:.1f} s)")
+    return ok(
+        f"reranker: loads and agrees with its reference scores ({layers} layers, int8{quote}, {took:.1f} s)"
+    )
 
 
 def check_library(data_dir: Path, model: Embedder | None, encoder: str | None = None) -> list[Finding]:

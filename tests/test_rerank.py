@@ -17,6 +17,8 @@ from index.errors import LibraryError
 from index.rerank import (
     MAX_RUN_TOKENS,
     MODEL_FILE,
+    QUOTE_FILE,
+    QUOTE_SPEC_FILE,
     SCORE_TOLERANCE,
     SPEC_FILE,
     WEIGHTS,
@@ -24,7 +26,7 @@ from index.rerank import (
     _runs,
     load_reader,
 )
-from index.search import Query, Searcher
+from index.search import Query, Searcher, SearchParams
 from index.store import Library
 from tests.fakes import HashEmbedder, put, story_from_text
 
@@ -45,11 +47,20 @@ def test_the_shipped_reader_loads_offline_and_matches_the_torch_scores(
         assert len(got.sentences) == len(probe["sentences"])
         for (_, _, mine), torch_score in zip(got.sentences, probe["sentences"], strict=True):
             assert abs(mine - torch_score) <= SCORE_TOLERANCE
+    assert reader.quotes  # the quote model ships beside the reader, and is checked the same way
+    quote_probes = json.loads((WEIGHTS / QUOTE_SPEC_FILE).read_text())["probes"]
+    assert len(quote_probes) >= 4
+    for probe in quote_probes:
+        (sentences,) = reader.quote(probe["question"], [probe["passage"]])
+        assert len(sentences) == len(probe["sentences"])
+        for (_, _, mine), torch_score in zip(sentences, probe["sentences"], strict=True):
+            assert abs(mine - torch_score) <= SCORE_TOLERANCE
     assert reader.disagreement() <= SCORE_TOLERANCE
 
 
-def test_the_shipped_file_is_small_enough_for_git() -> None:
+def test_the_shipped_files_are_small_enough_for_git() -> None:
     assert (WEIGHTS / MODEL_FILE).stat().st_size <= 25_000_000
+    assert (WEIGHTS / QUOTE_FILE).stat().st_size <= 25_000_000
     assert (WEIGHTS / "MODEL_CARD.md").is_file()
 
 
@@ -68,6 +79,27 @@ def test_the_answering_passage_outranks_lookalikes_and_its_sentence_scores_best(
     assert passages[1][best[0] : best[1]].endswith("Phasma tells him to go to bed.")
 
 
+def test_the_quote_model_picks_the_sentence_that_answers() -> None:
+    reader = load_reader()
+    passage = (
+        "The girl walked down to the well with her mother's bucket. The bucket had a hole in it, so "
+        "she could carry no water home, and she sat down and cried. Her mother came out to find her."
+    )
+    (sentences,) = reader.quote("Why did the girl cry?", [passage])
+    start, end, _ = max(sentences, key=lambda s: s[2])
+    assert passage[start:end].startswith("The bucket had a hole in it")
+
+
+def test_without_the_quote_model_the_reader_scores_the_sentences(tmp_path: Path) -> None:
+    alone = tmp_path / "reader-only"
+    shutil.copytree(WEIGHTS, alone)
+    (alone / QUOTE_FILE).unlink()
+    reader = _load(alone, threads=1)
+    assert not reader.quotes
+    question, passage = "What did the fox steal?", "The fox came. The fox took the goose and ran."
+    assert reader.quote(question, [passage]) == [reader.read(question, [passage])[0].sentences]
+
+
 def test_a_damaged_or_disagreeing_file_is_a_clear_error(tmp_path: Path) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(WEIGHTS, broken)
@@ -81,6 +113,13 @@ def test_a_damaged_or_disagreeing_file_is_a_clear_error(tmp_path: Path) -> None:
     (off / SPEC_FILE).write_text(json.dumps(spec))
     with pytest.raises(LibraryError, match="disagrees with its reference scores"):
         _load(off, threads=1)
+    quote_off = tmp_path / "quote-off"
+    shutil.copytree(WEIGHTS, quote_off)
+    spec = json.loads((quote_off / QUOTE_SPEC_FILE).read_text())
+    spec["probes"][0]["sentences"][0] += 5.0
+    (quote_off / QUOTE_SPEC_FILE).write_text(json.dumps(spec))
+    with pytest.raises(LibraryError, match="disagrees with its reference scores"):
+        _load(quote_off, threads=1)
 
 
 @given(st.lists(st.integers(min_value=3, max_value=256), min_size=1, max_size=40))
@@ -127,3 +166,15 @@ def test_an_answer_third_in_the_first_stage_comes_back_first(tmp_path: Path) -> 
     assert "Phasma" in read[0].passage.text
     assert [h.score for h in read] == sorted((h.score for h in read), reverse=True)
     assert {h.passage.id for h in read} == {h.passage.id for h in first}
+    # The passage quoted from scores its sentences by the quote model plus the reader's answer head
+    # (as the searcher read them, in one batch); the others keep the reader's alone.
+    reader = load_reader()
+    readings = reader.read(query.question, [h.passage.text for h in first])
+    by_text = {h.passage.text: r.sentences for h, r in zip(first, readings, strict=True)}
+    (quoted,) = reader.quote(query.question, [read[0].passage.text])
+    w = SearchParams().answer_head_weight
+    head = by_text[read[0].passage.text]
+    expected = [(a, b, q + w * h) for (a, b, q), (_, _, h) in zip(quoted, head, strict=True)]
+    assert [s[:2] for s in read[0].sentences] == [s[:2] for s in expected]
+    assert [s[2] for s in read[0].sentences] == pytest.approx([s[2] for s in expected])
+    assert all(h.sentences == by_text[h.passage.text] for h in read[1:])

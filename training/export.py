@@ -12,12 +12,22 @@ from typing import Any
 import torch
 from torch import nn
 
-from index.rerank import MODEL_FILE, SPEC_FILE, TOKENIZER_FILE, ReaderSpec, sentence_scores
+from index.rerank import (
+    MODEL_FILE,
+    QUOTE_FILE,
+    QUOTE_SPEC_FILE,
+    SPEC_FILE,
+    TOKENIZER_FILE,
+    ReaderSpec,
+    sentence_scores,
+)
+from training.quote import load_quote
 from training.reranker import load_trained
 from training.settings import TrainSettings
 from training.span_head import SpanHead
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "index" / "weights"
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 # Reference pairs: the torch model's scores for them are stored beside the ONNX file, and every
 # load checks the int8 model still agrees (tests/test_rerank.py, and `storybot doctor`).
@@ -70,40 +80,9 @@ class ReaderModule(nn.Module):
 
 def export_reader(checkpoint: Path, head: SpanHead, out: Path, cfg: TrainSettings) -> None:
     """Write reader.onnx (int8), tokenizer.json and reader.json (settings, reference scores)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     encoder, logit, tokenizer = load_trained(checkpoint)
     module = ReaderModule(encoder, logit, head).eval()
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "reader.fp32.onnx"
-        sample = tokenizer(
-            ["a question"] * 2, ["a passage", "another passage"], return_tensors="pt", padding=True
-        )
-        axes = {0: "batch", 1: "tokens"}
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                module,
-                (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
-                str(fp32),
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
-                output_names=["score", "tokens"],
-                dynamic_axes={
-                    "input_ids": axes,
-                    "attention_mask": axes,
-                    "token_type_ids": axes,
-                    "score": {0: "batch"},
-                    "tokens": axes,
-                },
-                opset_version=17,
-                dynamo=False,
-            )
-        if cfg.keep_fp32:
-            shutil.copy(fp32, out / "reader.fp32.onnx")
-        quantize_dynamic(
-            str(fp32), str(out / MODEL_FILE), weight_type=QuantType.QInt8, per_channel=cfg.per_channel
-        )
+    _write_int8(module, tokenizer, ["score", "tokens"], out / MODEL_FILE, cfg)
     tokenizer.backend_tokenizer.save(str(out / TOKENIZER_FILE))
     spec = ReaderSpec(
         max_length=cfg.max_length,
@@ -113,10 +92,54 @@ def export_reader(checkpoint: Path, head: SpanHead, out: Path, cfg: TrainSetting
     (out / SPEC_FILE).write_text(json.dumps(spec.model_dump(), indent=1) + "\n")
 
 
+def export_quote(checkpoint: Path, out: Path, cfg: TrainSettings) -> None:
+    """Write quote.onnx (int8) and quote.json; it shares the reader's tokenizer.json (same vocabulary)."""
+    module, tokenizer = load_quote(checkpoint)
+    _write_int8(module, tokenizer, ["tokens"], out / QUOTE_FILE, cfg)
+    spec = ReaderSpec(
+        max_length=cfg.max_length,
+        layers=cfg.quote_layers,
+        probes=tuple(_reference(module, tokenizer, q, p, cfg.max_length) for q, p in PROBES),
+    )
+    (out / QUOTE_SPEC_FILE).write_text(json.dumps(spec.model_dump(), indent=1) + "\n")
+
+
+def _write_int8(
+    module: nn.Module, tokenizer: Any, outputs: list[str], path: Path, cfg: TrainSettings
+) -> None:
+    """Export ``module`` to ONNX (opset 17, batch and length dynamic) and quantize it to int8 at ``path``."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / path.with_suffix(".fp32.onnx").name
+        sample = tokenizer(
+            ["a question"] * 2, ["a passage", "another passage"], return_tensors="pt", padding=True
+        )
+        axes = {0: "batch", 1: "tokens"}
+        dynamic = dict.fromkeys(_INPUTS, axes) | {"score": {0: "batch"}, "tokens": axes}
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                module,
+                (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+                str(fp32),
+                input_names=list(_INPUTS),
+                output_names=outputs,
+                dynamic_axes={k: v for k, v in dynamic.items() if k in _INPUTS or k in outputs},
+                opset_version=17,
+                dynamo=False,
+            )
+        if cfg.keep_fp32:
+            shutil.copy(fp32, path.parent / fp32.name)
+        quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=cfg.per_channel)
+
+
 def _reference(
-    module: ReaderModule, tokenizer: object, question: str, passage: str, max_length: int
+    module: nn.Module, tokenizer: object, question: str, passage: str, max_length: int
 ) -> dict[str, object]:
-    """The torch model's passage score and sentence scores for one probe."""
+    """The torch model's passage score (the reader's; the quote model has none) and sentence scores
+    for one probe."""
     enc = tokenizer(
         question,
         passage,
@@ -126,13 +149,14 @@ def _reference(
         return_tensors="pt",
     )
     with torch.no_grad():
-        score, tokens = module(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+        got = module(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+    score, tokens = got if isinstance(got, tuple) else (None, got)
     offsets = [tuple(o) for o in enc["offset_mapping"][0].tolist()]
     passage_tokens = [s == 1 for s in enc.sequence_ids(0)]
     sentences = sentence_scores(passage, tokens[0].numpy(), offsets, passage_tokens)
     return {
         "question": question,
         "passage": passage,
-        "score": float(score[0]),
+        **({} if score is None else {"score": float(score[0])}),
         "sentences": [round(float(s), 4) for _, _, s in sentences],
     }

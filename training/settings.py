@@ -24,5 +24,9 @@ class TrainSettings(BaseSettings):
     batch_size: int = 32
     learning_rate: float = 1e-4
     span_epochs: int = 4
+    # The quote model (training/quote.py): every layer fine-tuned, so all six of them.
+    quote_layers: int = 6
+    quote_epochs: float = 2.0
+    quote_learning_rate: float = 5e-5
     per_channel: bool = True  # int8 weights per output channel rather than per tensor
     keep_fp32: bool = False  # also leave the unquantized export in the output folder (for comparisons)

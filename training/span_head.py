@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from index.chunking import text_sentences
-from index.rerank import token_sentences
+from index.rerank import Ints, token_sentences
 from training.data import Question
 from training.mine import Candidate
 
@@ -81,6 +82,24 @@ class _Features:
     gold: tuple[int, ...]
 
 
+def encode_examples(tokenizer: Any, batch: list[SpanExample], max_length: int) -> tuple[Any, list[Ints]]:
+    """The batch's (question, passage) encoding, and per example each token's sentence (-1: none)."""
+    enc = tokenizer(
+        [e.question for e in batch],
+        [e.passage for e in batch],
+        truncation="only_second",
+        max_length=max_length,
+        padding=True,
+        return_offsets_mapping=True,
+        return_tensors="pt",
+    )
+    whiches = []
+    for j, e in enumerate(batch):
+        offsets = [(int(a), int(b)) for a, b in enc["offset_mapping"][j].tolist()]
+        whiches.append(token_sentences(e.passage, offsets, [s == 1 for s in enc.sequence_ids(j)])[1])
+    return enc, whiches
+
+
 def _features(model_dir: str, examples: list[SpanExample], max_length: int) -> list[_Features]:
     """The frozen encoder's last hidden states of every example's passage tokens."""
     from training.reranker import load_trained
@@ -89,24 +108,14 @@ def _features(model_dir: str, examples: list[SpanExample], max_length: int) -> l
     out: list[_Features] = []
     for i in range(0, len(examples), 32):
         batch = examples[i : i + 32]
-        enc = tokenizer(
-            [e.question for e in batch],
-            [e.passage for e in batch],
-            truncation="only_second",
-            max_length=max_length,
-            padding=True,
-            return_offsets_mapping=True,
-            return_tensors="pt",
-        )
+        enc, whiches = encode_examples(tokenizer, batch, max_length)
         with torch.no_grad():
             states = encoder(
                 input_ids=enc["input_ids"],
                 attention_mask=enc["attention_mask"],
                 token_type_ids=enc["token_type_ids"],
             ).last_hidden_state
-        for j, e in enumerate(batch):
-            offsets = [(int(a), int(b)) for a, b in enc["offset_mapping"][j].tolist()]
-            _, which = token_sentences(e.passage, offsets, [s == 1 for s in enc.sequence_ids(j)])
+        for j, (e, which) in enumerate(zip(batch, whiches, strict=True)):
             keep = torch.from_numpy(which >= 0)
             states_kept = states[j][keep].half()
             out.append(_Features(states_kept, torch.from_numpy(which)[keep], len(e.sentences), e.gold))
