@@ -42,6 +42,7 @@ MAX_RUN_TOKENS = 1024
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
+Sentences = tuple[tuple[int, int, float], ...]  # (start, end, score), passage-relative
 
 
 class ReaderSpec(Frozen):
@@ -57,7 +58,7 @@ class Reading:
     """One passage as the reader saw it: its score and each sentence's (start, end, score)."""
 
     score: float
-    sentences: tuple[tuple[int, int, float], ...]  # passage-relative offsets
+    sentences: Sentences
 
 
 def token_sentences(
@@ -139,22 +140,20 @@ class Reader:
             for outputs, sentences in self._run(self._session, question, passages)
         ]
 
-    def quote(self, question: str, passages: Sequence[str]) -> list[tuple[tuple[int, int, float], ...]]:
+    def quote(self, question: str, passages: Sequence[str]) -> list[Sentences]:
         """Each passage's sentences (start, end, score) as the quote model scores them; the reader's
         own sentence scores where no quote model ships."""
         if self._quote is None:
             return [r.sentences for r in self.read(question, passages)]
         return [sentences for _, sentences in self._run(self._quote[0], question, passages)]
 
-    def _run(
-        self, session: Any, question: str, passages: Sequence[str]
-    ) -> list[tuple[list[Any], tuple[tuple[int, int, float], ...]]]:
+    def _run(self, session: Any, question: str, passages: Sequence[str]) -> list[tuple[list[Any], Sentences]]:
         """Per passage, in the order given: its row of each of the session's outputs, and its
         sentences scored by the last output (the per-token answer logits)."""
         if not passages:
             return []
         encodings = self._tokenizer.encode_batch([(question, p) for p in passages])
-        rows: list[tuple[list[Any], tuple[tuple[int, int, float], ...]] | None] = [None] * len(passages)
+        rows: list[tuple[list[Any], Sentences] | None] = [None] * len(passages)
         for run in _runs([len(e.ids) for e in encodings]):
             width = max(len(encodings[i].ids) for i in run)
             ids = np.zeros((len(run), width), dtype=np.int64)

@@ -24,12 +24,11 @@ from index.chunking import text_sentences
 from index.embedding import Embedder, Vectors
 from index.errors import InputError, UnknownStoryError
 from index.models import Frozen, Hit, Passage
-from index.rerank import Reader, Reading
+from index.rerank import Reader, Reading, Sentences
 from index.store import Library
 
 Floats = npt.NDArray[np.float32]
 Positions = npt.NDArray[np.int64]
-Sentences = tuple[tuple[int, int, float], ...]
 T = TypeVar("T")
 
 # Readings kept for repeated (question, passage) pairs: a few questions' worth.

@@ -59,6 +59,7 @@ def write_card(
 ) -> None:
     """Write MODEL_CARD.md into ``out``."""
     size = (out / MODEL_FILE).stat().st_size / 1e6
+    seconds = sum(t for _, t in steps)
     rows = "\n".join(
         f"| {name} | {f['r@1']:.3f} | {f['r@5']:.3f} | {f['mrr@5']:.3f} | {f['ac@2k']:.3f} |"
         for name, f in figures.items()
@@ -69,8 +70,8 @@ def write_card(
             size=size,
             rows=rows,
             sentence=sentence,
-            seconds=sum(t for _, t in steps),
-            minutes=sum(t for _, t in steps) / 60,
+            seconds=seconds,
+            minutes=seconds / 60,
             steps="; ".join(f"{name} {t:.0f} s" for name, t in steps),
             command=command,
             quote_size=(out / QUOTE_FILE).stat().st_size / 1e6,

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from training.reranker import base_checkpoint, length_grouped
-from training.span_head import SpanExample, encode_examples
+from training.span_head import SpanExample, SpanHead, encode_examples
 
 HEAD_FILE = "quote_head.pt"
 _BATCH = 16
@@ -28,9 +28,9 @@ _NO = -1e4  # the log-space stand-in for an impossible choice (padding, an unrea
 
 
 class QuoteModule(nn.Module):
-    """The exported graph: a MiniLM encoder and one answer logit per token."""
+    """The exported graph: a MiniLM encoder and one answer logit per token (the answer head's kind)."""
 
-    def __init__(self, encoder: Any, head: nn.Linear):
+    def __init__(self, encoder: Any, head: SpanHead):
         super().__init__()
         self.encoder = encoder
         self.head = head
@@ -38,7 +38,7 @@ class QuoteModule(nn.Module):
     def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
         states = self.encoder(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
         logits: torch.Tensor = self.head(states)
-        return logits[..., 0]
+        return logits
 
 
 def _tensors(
@@ -91,7 +91,7 @@ def train_quote(
         base = base_checkpoint(Path(tmp) / "base")
         tokenizer = AutoTokenizer.from_pretrained(str(base))
         encoder = AutoModel.from_pretrained(str(base), num_hidden_layers=layers, attn_implementation="eager")
-    module = QuoteModule(encoder, nn.Linear(encoder.config.hidden_size, 1))
+    module = QuoteModule(encoder, SpanHead(encoder.config.hidden_size))
     lengths = [len(e.question) + len(e.passage) for e in examples]
     batches: list[list[int]] = []
     for epoch in range(math.ceil(epochs)):
@@ -121,7 +121,7 @@ def train_quote(
     out.mkdir(parents=True, exist_ok=True)
     module.encoder.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
-    torch.save(module.head.state_dict(), out / HEAD_FILE)
+    torch.save(module.head.linear.state_dict(), out / HEAD_FILE)
     (out / "quote_settings.json").write_text(json.dumps({"layers": layers, "max_length": max_length}))
     return out
 
@@ -131,6 +131,6 @@ def load_quote(checkpoint: Path) -> tuple[QuoteModule, Any]:
     from transformers import AutoModel, AutoTokenizer
 
     encoder = AutoModel.from_pretrained(str(checkpoint), attn_implementation="eager")
-    head = nn.Linear(encoder.config.hidden_size, 1)
-    head.load_state_dict(torch.load(checkpoint / HEAD_FILE, weights_only=True))
+    head = SpanHead(encoder.config.hidden_size)
+    head.linear.load_state_dict(torch.load(checkpoint / HEAD_FILE, weights_only=True))
     return QuoteModule(encoder, head).eval(), AutoTokenizer.from_pretrained(str(checkpoint))
