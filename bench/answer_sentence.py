@@ -23,7 +23,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.eval_devset import load_devset
-from bot.answering import MIN_READ_SIMILARITY, MIN_SCORE, MIN_SIMILARITY, Answer, Answerer, SelectionParams
+from bot.answering import (
+    MIN_READ_CONFIDENCE,
+    MIN_SIMILARITY,
+    READ_COSINE_WEIGHT,
+    Answer,
+    Answerer,
+    SelectionParams,
+)
 from index.chunking import ChunkParams
 from index.embedding import SentenceTransformerEmbedder
 from index.ingest import ingest_all
@@ -95,8 +102,8 @@ def run(
             searcher,
             embedder,
             min_similarity=thresholds.get("min_similarity", MIN_SIMILARITY),
-            min_score=thresholds.get("min_score", MIN_SCORE),
-            min_read_similarity=thresholds.get("min_read_similarity", MIN_READ_SIMILARITY),
+            min_read_confidence=thresholds.get("min_read_confidence", MIN_READ_CONFIDENCE),
+            read_cosine_weight=thresholds.get("read_cosine_weight", READ_COSINE_WEIGHT),
             params=SelectionParams(**params),
         )
         answerer.ask(Query(question="warm up the encoder", story=stories[0]["story_id"]), k=K)
@@ -157,8 +164,10 @@ def main() -> None:
     ap.add_argument("--devset", type=Path, default=Path(__file__).resolve().parents[2] / "shared/devset")
     ap.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache/storybot", help="ONNX encoder")
     ap.add_argument("--min-similarity", type=float, default=MIN_SIMILARITY, help="without the reranker")
-    ap.add_argument("--min-score", type=float, default=MIN_SCORE, help="with the reranker")
-    ap.add_argument("--min-read-similarity", type=float, default=MIN_READ_SIMILARITY, help="with it")
+    ap.add_argument(
+        "--min-read-confidence", type=float, default=MIN_READ_CONFIDENCE, help="with the reranker"
+    )
+    ap.add_argument("--read-cosine-weight", type=float, default=READ_COSINE_WEIGHT, help="with it")
     ap.add_argument("--no-rerank", action="store_true", help="first-stage order and embedded sentences")
     ap.add_argument("--weights", type=Path, default=WEIGHTS, help="the reranker's folder")
     ap.add_argument("--reader-threads", type=int, default=1, help="ONNX threads of the reranker")
@@ -171,8 +180,8 @@ def main() -> None:
     params = {n: getattr(args, n) for n in SelectionParams.model_fields if getattr(args, n) is not None}
     thresholds = {
         "min_similarity": args.min_similarity,
-        "min_score": args.min_score,
-        "min_read_similarity": args.min_read_similarity,
+        "min_read_confidence": args.min_read_confidence,
+        "read_cosine_weight": args.read_cosine_weight,
     }
     rerank = "off" if args.no_rerank else f"on ({args.reader_threads} thread(s))"
     print(f"selection: {params or 'shipped defaults'}; {thresholds}; reranker {rerank}")

@@ -1,7 +1,7 @@
 """Calibrate "I couldn't find that in the story": answer rate on a story's own questions, refusal rate on
-questions about another story, for a range of thresholds on `Answer.confidence`: the reranker's score
-of the answering passage or, with --no-rerank, the best cosine of the question with any sentence
-weighed for the answer.
+questions about another story, for a range of thresholds: on the reranker's score of the answering
+passage plus a weight times the best cosine of the question with a sentence weighed for the answer
+or, with --no-rerank, on that cosine alone.
 
     python bench/refusal.py [--devset ../shared/devset] [--no-rerank] [--encoder int8|fp32|torch]
 
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.answer_sentence import K
 from bench.eval_devset import load_devset
-from bot.answering import MIN_READ_SIMILARITY, MIN_SCORE, MIN_SIMILARITY, Answerer
+from bot.answering import MIN_READ_CONFIDENCE, MIN_SIMILARITY, READ_COSINE_WEIGHT, Answerer
 from index.chunking import ChunkParams
 from index.embedding import SentenceTransformerEmbedder
 from index.ingest import ingest_all
@@ -88,13 +88,13 @@ def main() -> None:
                 f"  {t:5.3f}   {np.mean(own[:, 1] >= t):6.3f}         {np.mean(foreign[:, 1] < t):6.3f}{mark}"
             )
         return
-    print("reader score, cosine: answered(own) refused(other story)")
-    for s in sorted({*np.arange(-2.0, 0.01, 0.5), MIN_SCORE}):
-        for t in sorted({*np.round(cosines, 4), MIN_READ_SIMILARITY}):
-            answered = np.mean((own[:, 0] >= s) & (own[:, 1] >= t))
-            refused = np.mean((foreign[:, 0] < s) | (foreign[:, 1] < t))
-            mark = "  <- default" if (s, t) == (MIN_SCORE, MIN_READ_SIMILARITY) else ""
-            print(f"  {s:5.2f}, {t:6.4f}: {answered:6.3f} {refused:6.3f}{mark}")
+    print("reader score + weight × cosine ≥ threshold: answered(own) refused(other story)")
+    for w in sorted({0.0, 4.0, 6.0, 8.0, 10.0, 15.0, READ_COSINE_WEIGHT}):
+        for t in sorted({*np.round(np.arange(-1.0, 1.01, 0.1) + w * 0.425, 2), MIN_READ_CONFIDENCE}):
+            answered = np.mean(own[:, 0] + w * own[:, 1] >= t)
+            refused = np.mean(foreign[:, 0] + w * foreign[:, 1] < t)
+            mark = "  <- default" if (w, t) == (READ_COSINE_WEIGHT, MIN_READ_CONFIDENCE) else ""
+            print(f"  {w:4.1f}, {t:5.2f}: {answered:6.3f} {refused:6.3f}{mark}")
 
 
 if __name__ == "__main__":

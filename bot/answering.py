@@ -20,10 +20,12 @@ from index.search import Query, Searcher, tokenize
 # Below this cosine between a question and the closest sentence weighed for the answer, the story
 # is judged not to answer it (without the reader). Chosen with bench/refusal.py on the devset.
 MIN_SIMILARITY = 0.45
-# With the reader, both must hold: its best passage scores at least MIN_SCORE and the closest
-# sentence weighed by the embedding rule reaches MIN_READ_SIMILARITY (bench/refusal.py's grid).
-MIN_SCORE = -1.0
-MIN_READ_SIMILARITY = 0.4125
+# With the reader: its best passage's score plus READ_COSINE_WEIGHT times the closest cosine of the
+# sentences the embedding rule weighs must reach MIN_READ_CONFIDENCE. One weighed sum rather than a
+# threshold on each: a passage the reader is sure of may answer in words the question does not
+# use, and a close paraphrase may sit in a passage the reader doubts (bench/refusal.py's grid).
+READ_COSINE_WEIGHT = 8.0
+MIN_READ_CONFIDENCE = 3.4
 
 # Function words say nothing about where an answer is; a question's other words do.
 _STOPWORDS = frozenset({
@@ -98,7 +100,7 @@ class Selection:
     confidence: float
     read: bool = False  # chosen by the reader, not by sentence embeddings
     # With the reader: the best cosine of the question with the sentences the embedding rule weighs
-    # (see _select_embedded); the refusal rule needs both, as neither alone separates well enough.
+    # (see _select_embedded); the refusal rule weighs both, as neither alone separates well enough.
     cosine: float = 1.0
 
 
@@ -114,9 +116,10 @@ class _Sentence:
 class Answerer:
     """Finds passages for a question and picks the sentence that answers among the best of them.
 
-    Below ``min_score`` (the reader's best passage score) or, without the reader, ``min_similarity``
-    (the best sentence cosine), nothing is judged to answer and the reader is told the story does
-    not say (see bench/refusal.py for how both were chosen).
+    Below ``min_read_confidence`` (the reader's best passage score plus ``read_cosine_weight`` × the
+    best weighed sentence's cosine) or, without the reader, ``min_similarity`` (the best sentence
+    cosine), nothing is judged to answer and the reader is told the story does not say (see
+    bench/refusal.py for how they were chosen).
     """
 
     def __init__(
@@ -125,15 +128,15 @@ class Answerer:
         embedder: Embedder,
         *,
         min_similarity: float = 0.0,
-        min_score: float = MIN_SCORE,
-        min_read_similarity: float = MIN_READ_SIMILARITY,
+        min_read_confidence: float = MIN_READ_CONFIDENCE,
+        read_cosine_weight: float = READ_COSINE_WEIGHT,
         params: SelectionParams | None = None,
     ):
         self.searcher = searcher
         self.embedder = embedder
         self.min_similarity = min_similarity
-        self.min_score = min_score
-        self.min_read_similarity = min_read_similarity
+        self.min_read_confidence = min_read_confidence
+        self.read_cosine_weight = read_cosine_weight
         self.params = params or SelectionParams()
 
     def ask(self, query: Query, *, k: int = 4) -> Answer:
@@ -206,7 +209,7 @@ class Answerer:
     def _sure(self, chosen: Selection) -> bool:
         """Whether the chosen span is sure enough to answer with."""
         if chosen.read:
-            return chosen.confidence >= self.min_score and chosen.cosine >= self.min_read_similarity
+            return chosen.confidence + self.read_cosine_weight * chosen.cosine >= self.min_read_confidence
         return chosen.confidence >= self.min_similarity
 
     def best_sentence(self, question: str, hit: Hit) -> tuple[int, int, float]:

@@ -10,7 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answering import Answer, Answerer, SelectionParams, _embed_by_length
+from bot.answering import (
+    MIN_READ_CONFIDENCE,
+    READ_COSINE_WEIGHT,
+    Answer,
+    Answerer,
+    Selection,
+    SelectionParams,
+    _embed_by_length,
+)
 from index.chunking import ChunkParams
 from index.models import Hit, Story
 from index.search import Query, Searcher
@@ -172,3 +180,19 @@ def test_selecting_from_no_passages_is_a_programming_error(tmp_path: Path) -> No
     answerer, _, _ = make(tmp_path)
     with pytest.raises(ValueError, match="no passage"):
         answerer.select("anything", [])
+
+
+def test_with_the_reader_a_sure_passage_makes_up_for_a_distant_wording(tmp_path: Path) -> None:
+    answerer, _, _ = make(tmp_path)
+
+    def sure(score: float, cosine: float) -> bool:
+        return answerer._sure(Selection(hit=0, start=0, end=1, confidence=score, read=True, cosine=cosine))
+
+    at = MIN_READ_CONFIDENCE - READ_COSINE_WEIGHT * 0.35  # the score that answers at a cosine of 0.35
+    assert sure(at, 0.35)
+    assert not sure(at - 0.01, 0.35)
+    # A passage the reader is sure of answers though its words are far from the question's, and a
+    # close wording answers from a passage the reader doubts; neither threshold alone decides.
+    assert sure(at + 1.0, 0.35 - 1.0 / READ_COSINE_WEIGHT + 0.001)
+    assert sure(-1.5, (MIN_READ_CONFIDENCE + 1.5) / READ_COSINE_WEIGHT)
+    assert not sure(-1.5, 0.4)

@@ -119,7 +119,7 @@ def test_with_the_reranker_and_positional_questions_nothing_past_the_readers_cha
 ) -> None:
     with read_up_to(chapter_paragraphs, progress) as (story, library, embedder, reading):
         searcher = Searcher(library, embedder, reader=load_reader())
-        never_refuses = Answerer(searcher, embedder, min_score=-1e9, min_read_similarity=-2.0)
+        never_refuses = Answerer(searcher, embedder, min_read_confidence=-1e9)
         catalog = Catalog(library, never_refuses, reading)
         asked = catalog.ask(question, guild=GUILD, user=READER, k=k)
         assert all(h.passage.chapter <= progress for h in asked.answer.hits)
